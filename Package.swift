@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+// Bruno: train spiking networks against the circuits they will run on (ngspice + BRUNO training).
+import PackageDescription
+
+let package = Package(
+    name: "Bruno",
+    products: [
+        .library(name: "BrunoSpice", targets: ["BrunoSpice"]),
+        .library(name: "BrunoSupport", targets: ["BrunoSupport"]),
+        .executable(name: "bruno", targets: ["BrunoCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // Types of ngspice's `sharedspice.h` (behind a shim that includes <stdbool.h>). Not linked:
+        // BrunoSpice dlopens private copies of libngspice so that instances can be reloaded and run in parallel.
+        .target(name: "CNgspice"),
+        // In-process ngspice: library loading, instances, netlist handling, typed errors, results.
+        .target(
+            name: "BrunoSpice",
+            dependencies: ["CNgspice", "BrunoSupport", .product(name: "Numerics", package: "swift-numerics")]
+        ),
+        // Shared plumbing: atomic file writes, CSV/JSON/SVG output, seeded random numbers.
+        .target(name: "BrunoSupport"),
+        // The `bruno` command line: thin over the libraries.
+        .executableTarget(
+            name: "BrunoCLI",
+            dependencies: [
+                "BrunoSpice", "BrunoSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),
+        .testTarget(name: "BrunoSupportTests", dependencies: ["BrunoSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

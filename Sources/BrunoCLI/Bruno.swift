@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Bruno: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bruno",
+        abstract: "Train spiking networks against the circuits they will run on (ngspice in the loop).",
+        subcommands: [Sim.self]
+    )
+}

@@ -1,0 +1,127 @@
+import CNgspice
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// C signatures of the entry points Bruno uses (from sharedspice.h), resolved with dlsym.
+typealias NgSendChar = @convention(c) (UnsafeMutablePointer<CChar>?, Int32, UnsafeMutableRawPointer?) -> Int32
+typealias NgControlledExit = @convention(c) (Int32, Bool, Bool, Int32, UnsafeMutableRawPointer?) -> Int32
+typealias NgInit = @convention(c) (
+    NgSendChar?, NgSendChar?, NgControlledExit?, OpaquePointer?, OpaquePointer?, OpaquePointer?,
+    UnsafeMutableRawPointer?
+) -> Int32
+typealias NgCommand = @convention(c) (UnsafeMutablePointer<CChar>?) -> Int32
+typealias NgCirc = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32
+typealias NgGetVecInfo = @convention(c) (UnsafeMutablePointer<CChar>?) -> UnsafeMutablePointer<vector_info>?
+typealias NgCurPlot = @convention(c) () -> UnsafeMutablePointer<CChar>?
+typealias NgAllPlots = @convention(c) () -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+typealias NgAllVecs = @convention(c) (UnsafeMutablePointer<CChar>?) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+
+/// Serialises the process-global steps of loading an instance (environment variables read by
+/// `ngSpice_Init`, the working directory ngspice may consult) across all instances.
+let ngspiceLoadLock = NSLock()
+
+/// One `dlopen`ed private copy of libngspice and its own code models.
+///
+/// Why private copies: a library is one simulator (its globals are the circuit), `dlopen` of the same path
+/// (or a link to it) returns the same handle, and instances that share `*.cm` files crash. So each load copies
+/// the library and the code models into a fresh folder under a fresh file name, writes a `spinit` that loads
+/// those copies, and initialises with `SPICE_SCRIPTS` pointing there. A fresh *name* on every load also means a
+/// reload after a fatal error can never get the dead instance back, even if `dlclose` did not unmap it.
+final class NgspiceLibrary: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+    let initialize: NgInit
+    let command: NgCommand
+    let circ: NgCirc
+    let getVecInfo: NgGetVecInfo
+    let curPlot: NgCurPlot
+    let allPlots: NgAllPlots
+    let allVecs: NgAllVecs
+    private var closed = false
+
+    /// Copies the installation into `folder` as generation `generation` and dlopens it.
+    init(installation: NgspiceInstallation, folder: URL, tag: String) throws {
+        let fm = FileManager.default
+        try? fm.removeItem(at: folder)
+        do {
+            try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+            let libCopy = folder.appendingPathComponent("libngspice-\(tag).so")
+            try fm.copyItem(at: installation.library, to: libCopy)
+            var spinit = "* spinit written by Bruno for a private ngspice instance\nalias exit quit\nunset osdi_enabled\n"
+            if !installation.codeModels.isEmpty {
+                spinit += "if $?xspice_enabled\n"
+                for model in installation.codeModels {
+                    let copy = folder.appendingPathComponent(model.deletingPathExtension().lastPathComponent + "-\(tag).cm")
+                    try fm.copyItem(at: model, to: copy)
+                    spinit += " codemodel \(copy.path)\n"
+                }
+                spinit += "end\n"
+            }
+            try spinit.write(to: folder.appendingPathComponent("spinit"), atomically: true, encoding: .utf8)
+            guard let h = dlopen(libCopy.path, RTLD_NOW | RTLD_LOCAL) else {
+                let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
+                throw SpiceError.libraryLoadFailed(path: installation.library.path, reason: reason)
+            }
+            handle = h
+        } catch let error as SpiceError {
+            try? fm.removeItem(at: folder)
+            throw error
+        } catch {
+            try? fm.removeItem(at: folder)
+            throw SpiceError.libraryLoadFailed(path: installation.library.path, reason: "could not prepare a private copy in \(folder.path): \(error)")
+        }
+        let h = handle
+        func symbol<T>(_ name: String, as: T.Type) throws -> T {
+            guard let p = dlsym(h, name) else {
+                throw SpiceError.libraryLoadFailed(path: installation.library.path, reason: "symbol \(name) not found")
+            }
+            return unsafeBitCast(p, to: T.self)
+        }
+        do {
+            initialize = try symbol("ngSpice_Init", as: NgInit.self)
+            command = try symbol("ngSpice_Command", as: NgCommand.self)
+            circ = try symbol("ngSpice_Circ", as: NgCirc.self)
+            getVecInfo = try symbol("ngGet_Vec_Info", as: NgGetVecInfo.self)
+            curPlot = try symbol("ngSpice_CurPlot", as: NgCurPlot.self)
+            allPlots = try symbol("ngSpice_AllPlots", as: NgAllPlots.self)
+            allVecs = try symbol("ngSpice_AllVecs", as: NgAllVecs.self)
+        } catch {
+            dlclose(h)
+            throw error
+        }
+    }
+
+    /// Unloads the copy. Safe to call twice.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        dlclose(handle)
+    }
+
+    /// Sends one command; ngspice may write into the buffer, so it gets a private mutable copy.
+    func run(command text: String) -> Int32 {
+        let buffer = strdup(text)
+        defer { free(buffer) }
+        return command(buffer)
+    }
+
+    /// Sends a whole deck with `ngSpice_Circ` (ngspice copies the lines; the caller frees its own).
+    func load(deck lines: [String]) -> Int32 {
+        var pointers: [UnsafeMutablePointer<CChar>?] = lines.map { strdup($0) }
+        pointers.append(nil)
+        defer { for p in pointers { free(p) } }
+        return pointers.withUnsafeMutableBufferPointer { circ($0.baseAddress) }
+    }
+
+    /// Names in a NULL-terminated `char **` owned by ngspice, copied out.
+    static func strings(_ array: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+        guard var p = array else { return [] }
+        var out: [String] = []
+        while let s = p.pointee {
+            out.append(String(cString: s))
+            p += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,2 @@
+// Intentionally empty: CNgspice only carries the shim header (SwiftPM needs one source file).
+#include "CNgspice.h"
