@@ -34,6 +34,7 @@ let package = Package(
         ),
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSupportTests", dependencies: ["BrunoSupport"]),
+        .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

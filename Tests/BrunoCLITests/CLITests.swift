@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// Runs the real `bruno` executable the way a user does: exit status, files written, error paragraphs.
+final class CLITests: XCTestCase {
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// `bruno` is built next to the test bundle.
+    static var executable: URL {
+        var dir = Bundle(for: CLITests.self).bundleURL
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("bruno")
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    static func bruno(_ arguments: [String], in directory: URL? = nil) throws -> Run {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        p.currentDirectoryURL = directory ?? packageRoot
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    func testSimWritesCSVJSONAndSVG() throws {
+        let dir = try temporaryDirectory()
+        let csv = dir.appendingPathComponent("rc.csv"), json = dir.appendingPathComponent("rc.json"), svg = dir.appendingPathComponent("rc.svg")
+        let run = try Self.bruno(["sim", "netlists/rc_lowpass.cir", "--param", "r=2k", "--save", "v(out)", "--out", csv.path, "--plot", svg.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "time [s],out [V]")
+        // τ = 2 ms with r=2k: at t = 0.5 ms + 2 ms the output is 1 − e⁻¹.
+        let points = rows.dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+        let near = points.min { abs($0[0] - 2.5e-3) < abs($1[0] - 2.5e-3) }!
+        XCTAssertEqual(near[1], 1 - exp(-(near[0] - 0.5e-3) / 2e-3), accuracy: 2e-3)
+        XCTAssertTrue(try String(contentsOf: svg, encoding: .utf8).hasPrefix("<svg"))
+
+        let runJSON = try Self.bruno(["sim", "netlists/rc_lowpass.cir", "--tran", "1u,1m", "--out", json.path])
+        XCTAssertEqual(runJSON.status, 0, runJSON.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let plots = try XCTUnwrap(object?["plots"] as? [[String: Any]])
+        let vectors = try XCTUnwrap(plots.first?["vectors"] as? [[String: Any]])
+        let time = try XCTUnwrap(vectors.first { $0["name"] as? String == "time" }?["real"] as? [Double])
+        XCTAssertEqual(time.last!, 1e-3, accuracy: 1e-12)
+    }
+
+    func testSimFailuresExitNonZeroWithOneParagraph() throws {
+        let dir = try temporaryDirectory()
+        let bad = dir.appendingPathComponent("bad.cir")
+        try "bad\nV1 a 0 1\nR1 a 0 {undefined_thing}\n.op\n.end\n".write(to: bad, atomically: true, encoding: .utf8)
+        let run = try Self.bruno(["sim", bad.path])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("undefined_thing"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("bad.cir line 3"), run.stderr)
+
+        let missing = try Self.bruno(["sim", dir.appendingPathComponent("nope.cir").path])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("nope.cir"), missing.stderr)
+
+        let badParam = try Self.bruno(["sim", "netlists/rc_lowpass.cir", "--param", "rr=1"])
+        XCTAssertNotEqual(badParam.status, 0)
+        XCTAssertTrue(badParam.stderr.contains("rr") && badParam.stderr.contains("vstep"), badParam.stderr)
+
+        let badOut = try Self.bruno(["sim", "netlists/rc_lowpass.cir", "--out", dir.appendingPathComponent("x.txt").path])
+        XCTAssertNotEqual(badOut.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.txt").path))
+    }
+}

@@ -1,0 +1,85 @@
+import BrunoSpice
+import Foundation
+import XCTest
+
+/// Instance lifetime, memory over many runs, parallel instances.
+final class InstanceTests: XCTestCase {
+    func testFiveHundredCyclesKeepMemoryBounded() throws {
+        let spice = try SpiceInstance()
+        let netlist = try Fixtures.netlist(Fixtures.rc)
+        // Warm up allocator pools and ngspice's first-use allocations before measuring.
+        for _ in 0..<20 { _ = try spice.simulate(netlist) }
+        let before = Fixtures.residentBytes()
+        var last: SimulationResult?
+        for _ in 0..<500 {
+            let result = try spice.simulate(netlist)
+            XCTAssertEqual(result["v(out)"]?.count, result["time"]?.count)
+            last = result
+        }
+        let growth = Fixtures.residentBytes() - before
+        XCTAssertLessThan(growth, 20 << 20, "RSS grew by \(growth >> 20) MB over 500 load/run/read cycles")
+        XCTAssertLessThan(try Fixtures.rcError(try XCTUnwrap(last)), 1e-4)
+    }
+
+    func testTwoInstancesInParallelMatchSequentialRuns() async throws {
+        let pool = try SpicePool(count: 2)
+        let rc = try Fixtures.netlist(Fixtures.rc)
+        let rlc = try Fixtures.netlist(Fixtures.rlc)
+        let first = try await pool.instances[0].simulate(rc)
+        let second = try await pool.instances[0].simulate(rlc)
+        let sequential = [first, second]
+        // Start both at once on different instances, several times over.
+        for _ in 0..<5 {
+            async let a = pool.instances[0].simulate(rc)
+            async let b = pool.instances[1].simulate(rlc)
+            let (ra, rb) = try await (a, b)
+            XCTAssertEqual(ra.plots, sequential[0].plots)
+            XCTAssertEqual(rb.plots, sequential[1].plots)
+        }
+    }
+
+    func testPoolRunsManyJobsAndReportsFailuresInPlace() async throws {
+        let pool = try SpicePool(count: 2)
+        let good = try Fixtures.netlist(Fixtures.rc)
+        let bad = try Fixtures.netlist("u\nR1 a 0 {nope}\nV1 a 0 1\n.op\n.end")
+        var jobs: [(Netlist, Analysis)] = Array(repeating: (good, .netlist), count: 9)
+        jobs.insert((bad, .netlist), at: 4)
+        let results = await pool.simulateAll(jobs)
+        XCTAssertEqual(results.count, 10)
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let result):
+                XCTAssertNotEqual(i, 4)
+                XCTAssertLessThan(try Fixtures.rcError(result), 1e-4)
+            case .failure(let e):
+                XCTAssertEqual(i, 4)
+                guard case .undefinedParameter = e else { return XCTFail("got \(e)") }
+            }
+        }
+    }
+
+    func testInstanceIsUsableFromManyThreads() throws {
+        let spice = try SpiceInstance()
+        let netlist = try Fixtures.netlist(Fixtures.rc)
+        let errors = ErrorBox()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                let r = try spice.simulate(netlist)
+                if try Fixtures.rcError(r) >= 1e-4 { errors.add("wrong result") }
+            } catch { errors.add("\(error)") }
+        }
+        XCTAssertEqual(errors.all, [])
+    }
+
+    func testVersionAndRawCommand() throws {
+        let spice = try SpiceInstance()
+        XCTAssertTrue(try spice.version().lowercased().contains("ngspice"))
+    }
+}
+
+final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ s: String) { lock.withLock { items.append(s) } }
+    var all: [String] { lock.withLock { items } }
+}

@@ -1,0 +1,64 @@
+import BrunoSupport
+import Foundation
+import XCTest
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+final class SupportTests: XCTestCase {
+    func testAtomicWriteReplacesWholeFileAndLeavesNoTemporaries() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-atomic-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("nested/out.txt")
+        try AtomicFile.write("first", to: file)
+        try AtomicFile.write("second", to: file)
+        XCTAssertEqual(try String(contentsOf: file, encoding: .utf8), "second")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path), ["out.txt"])
+    }
+
+    func testAtomicWriteIntoUnwritablePlaceThrows() {
+        XCTAssertThrowsError(try AtomicFile.write("x", to: URL(fileURLWithPath: "/proc/nope/out.txt")))
+    }
+
+    func testCSVQuotesAndRoundTrips() {
+        let t = Table(columns: [.init(name: "a,b", unit: "V", values: [1.5, -2e-12, .nan]), .init(name: "c", values: [0.1])])
+        XCTAssertEqual(t.csv(), "\"a,b [V]\",c\n1.5,0.1\n-2e-12,\nnan,\n")
+        let json = try? JSONSerialization.jsonObject(with: Data(t.json(extra: ["k": "v\"q"]).utf8)) as? [String: Any]
+        XCTAssertEqual(json?["k"] as? String, "v\"q")
+    }
+
+    func testSVGIsWellFormedXML() throws {
+        let x = (0..<10_000).map { Double($0) * 1e-6 }
+        let plot = SVGPlot(title: "t <&>", xLabel: "time [s]", panels: [
+            .init(yLabel: "V", series: [.init(label: "a", x: x, y: x.map { sin($0 * 1e4) }), .init(label: "b", x: x, y: x.map { cos($0 * 1e4) }, dashed: true)]),
+            .init(yLabel: "I", series: [.init(label: "c", x: x, y: x.map { $0 + 1e-9 }, markers: true)], logY: true),
+        ])
+        let svg = plot.render()
+        let parser = XMLParser(data: Data(svg.utf8))
+        XCTAssertTrue(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        XCTAssertLessThan(svg.utf8.count, 1_500_000, "decimation keeps files small")
+    }
+
+    func testSIFormatting() {
+        XCTAssertEqual(SVGPlot.si(1.5e-3), "1.5m")
+        XCTAssertEqual(SVGPlot.si(2e-11), "20p")
+        XCTAssertEqual(SVGPlot.si(0), "0")
+        XCTAssertEqual(SVGPlot.si(-3300), "-3.3k")
+    }
+
+    func testSeededRandomIsReproducibleAndNormal() {
+        var a = SeededRandom(seed: 42), b = SeededRandom(seed: 42), c = SeededRandom(seed: 43)
+        let sa = (0..<5).map { _ in a.next() }
+        XCTAssertEqual(sa, (0..<5).map { _ in b.next() })
+        XCTAssertNotEqual(sa, (0..<5).map { _ in c.next() })
+        var g = SeededRandom(seed: 7)
+        let n = 200_000
+        let xs = (0..<n).map { _ in g.gaussian() }
+        let mean = xs.reduce(0, +) / Double(n)
+        let variance = xs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)
+        // Standard errors: 1/√n ≈ 0.0022 for the mean, √(2/n) ≈ 0.0032 for the variance.
+        XCTAssertEqual(mean, 0, accuracy: 0.01)
+        XCTAssertEqual(variance, 1, accuracy: 0.015)
+        XCTAssertNotEqual(SeededRandom(seed: 1).derived(1), SeededRandom(seed: 1).derived(2))
+    }
+}
