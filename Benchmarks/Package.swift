@@ -1,0 +1,19 @@
+// swift-tools-version: 6.0
+// Benchmarks live in their own package so that CI's `swift test` does not build them.
+// Run: bash Benchmarks/run.sh   (or: cd Benchmarks && swift run -c release bruno-bench all)
+import PackageDescription
+
+let package = Package(
+    name: "BrunoBenchmarks",
+    dependencies: [.package(name: "Bruno", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "bruno-bench",
+            dependencies: [
+                .product(name: "BrunoSpice", package: "Bruno"),
+                .product(name: "BrunoSupport", package: "Bruno"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

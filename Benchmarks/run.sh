@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command for every benchmark: builds in release and prints Markdown tables for BENCHMARKS.md.
+# Usage: bash Benchmarks/run.sh [all|spice|devices]
+set -euo pipefail
+cd "$(dirname "$0")"
+swift build -c release --product bruno-bench 2>&1 | tail -n 3
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%d)"
+.build/release/bruno-bench "${1:-all}"
