@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "BrunoSpice", targets: ["BrunoSpice"]),
         .library(name: "BrunoSupport", targets: ["BrunoSupport"]),
+        .library(name: "BrunoDevices", targets: ["BrunoDevices"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -24,16 +25,19 @@ let package = Package(
         ),
         // Shared plumbing: atomic file writes, CSV/JSON/SVG output, seeded random numbers.
         .target(name: "BrunoSupport"),
+        // Device models: presets, netlist generators and drivers for the FeLIF neuron and the RRAM cell.
+        .target(name: "BrunoDevices", dependencies: ["BrunoSpice", "BrunoSupport"]),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
-                "BrunoSpice", "BrunoSupport",
+                "BrunoSpice", "BrunoSupport", "BrunoDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSupportTests", dependencies: ["BrunoSupport"]),
+        .testTarget(name: "BrunoDevicesTests", dependencies: ["BrunoDevices", "BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]

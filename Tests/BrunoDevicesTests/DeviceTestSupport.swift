@@ -1,0 +1,7 @@
+import BrunoDevices
+import BrunoSpice
+import Foundation
+
+enum DeviceTestSupport {
+    static let library = DeviceLibrary(root: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
+}
