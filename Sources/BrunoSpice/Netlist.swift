@@ -12,6 +12,11 @@ public struct Netlist: Sendable, Equatable {
         public var text: String
         /// 1-based line in `Netlist.name`, or nil for lines Bruno added.
         public var sourceLine: Int?
+
+        public init(text: String, sourceLine: Int?) {
+            self.text = text
+            self.sourceLine = sourceLine
+        }
     }
 
     /// The file path, or the name given to a netlist built from a string (used in error messages).
