@@ -12,6 +12,7 @@ let package = Package(
             dependencies: [
                 .product(name: "BrunoSpice", package: "Bruno"),
                 .product(name: "BrunoSupport", package: "Bruno"),
+                .product(name: "BrunoDevices", package: "Bruno"),
             ]
         ),
     ],
