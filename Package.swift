@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "BrunoSpice", targets: ["BrunoSpice"]),
         .library(name: "BrunoSupport", targets: ["BrunoSupport"]),
         .library(name: "BrunoDevices", targets: ["BrunoDevices"]),
+        .library(name: "BrunoSurrogates", targets: ["BrunoSurrogates"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -27,6 +28,9 @@ let package = Package(
         .target(name: "BrunoSupport"),
         // Device models: presets, netlist generators and drivers for the FeLIF neuron and the RRAM cell.
         .target(name: "BrunoDevices", dependencies: ["BrunoSpice", "BrunoSupport"]),
+        // Fast surrogate models of the devices (the reference FeLIF equations, BRUNO and BPTT steps with
+        // hand-written adjoints): what calibration fits and training differentiates.
+        .target(name: "BrunoSurrogates"),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
@@ -38,6 +42,7 @@ let package = Package(
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSupportTests", dependencies: ["BrunoSupport"]),
         .testTarget(name: "BrunoDevicesTests", dependencies: ["BrunoDevices", "BrunoSpice", "BrunoSupport"]),
+        .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]
