@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "BrunoSupport", targets: ["BrunoSupport"]),
         .library(name: "BrunoDevices", targets: ["BrunoDevices"]),
         .library(name: "BrunoSurrogates", targets: ["BrunoSurrogates"]),
+        .library(name: "BrunoData", targets: ["BrunoData"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -31,6 +32,8 @@ let package = Package(
         // Fast surrogate models of the devices (the reference FeLIF equations, BRUNO and BPTT steps with
         // hand-written adjoints): what calibration fits and training differentiates.
         .target(name: "BrunoSurrogates"),
+        // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
+        .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
@@ -43,6 +46,7 @@ let package = Package(
         .testTarget(name: "BrunoSupportTests", dependencies: ["BrunoSupport"]),
         .testTarget(name: "BrunoDevicesTests", dependencies: ["BrunoDevices", "BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
+        .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,153 @@
+import Foundation
+
+/// The UEA/UCR time-series classification format (`.ts`, sktime's format): a header of `@key value` lines,
+/// then `@data` and one case per line — dimensions separated by `:`, values by `,`, the class label last.
+/// Users bring their own recordings in it.
+///
+/// Supported: univariate and multivariate data, unequal lengths, `@timeStamps true` (values written as
+/// `(t,v)`), comments (`#`). Missing values (`?` or NaN) are an error naming the line and dimension: a spiking
+/// network has no notion of a missing input, so they must be filled before training.
+public enum UEATimeSeries {
+    public struct Options: Sendable {
+        /// Seconds between samples in the file (ignored with time stamps, which are read in seconds).
+        public var samplePeriod: Double
+        /// The training engine's grid [s]; the data are linearly interpolated onto it.
+        public var gridStep: Double
+
+        public init(samplePeriod: Double = 1e-3, gridStep: Double = 1e-3) {
+            self.samplePeriod = samplePeriod
+            self.gridStep = gridStep
+        }
+    }
+
+    public static func load(_ url: URL, options: Options = Options()) throws -> SequenceDataset {
+        let file = url.path
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw DataError(file: file, "file not found or not UTF-8 text")
+        }
+        return try parse(text, file: file, options: options)
+    }
+
+    public static func parse(_ text: String, file: String, options: Options = Options()) throws -> SequenceDataset {
+        guard options.samplePeriod > 0, options.gridStep > 0 else {
+            throw DataError(file: file, "sample period and grid step must be positive")
+        }
+        var header: [String: String] = [:]
+        var classes: [String] = []
+        var inData = false
+        var raw: [(line: Int, dims: [[(Double, Double)]], label: String)] = []
+        var dimensions: Int?
+        for (index, rawLine) in text.components(separatedBy: .newlines).enumerated() {
+            let lineNo = index + 1
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if !inData {
+                guard line.hasPrefix("@") else { throw DataError(file: file, location: "line \(lineNo)", "expected a @key header line or @data, found '\(line.prefix(40))'") }
+                let parts = line.dropFirst().split(separator: " ", maxSplits: 1).map(String.init)
+                let key = parts[0].lowercased()
+                if key == "data" { inData = true; continue }
+                let value = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+                header[key] = value
+                if key == "classlabel" {
+                    let tokens = value.split(separator: " ").map(String.init)
+                    guard tokens.first?.lowercased() == "true" else {
+                        throw DataError(file: file, location: "line \(lineNo)", "@classLabel must be true with the class names (this loader is for classification)")
+                    }
+                    classes = Array(tokens.dropFirst())
+                    guard !classes.isEmpty else { throw DataError(file: file, location: "line \(lineNo)", "@classLabel true lists no classes") }
+                }
+                continue
+            }
+            let stamped = header["timestamps"]?.lowercased() == "true"
+            let fields = splitFields(line)
+            guard fields.count >= 2 else { throw DataError(file: file, location: "line \(lineNo)", "expected dimensions separated by ':' and a class label") }
+            let label = fields.last!.trimmingCharacters(in: .whitespaces)
+            var dims: [[(Double, Double)]] = []
+            for (d, field) in fields.dropLast().enumerated() {
+                let series = try parseSeries(field, stamped: stamped, period: options.samplePeriod, file: file, line: lineNo, dimension: d)
+                guard !series.isEmpty else { throw DataError(file: file, location: "line \(lineNo), dimension \(d)", "empty series") }
+                dims.append(series)
+            }
+            if let expected = dimensions, expected != dims.count {
+                throw DataError(file: file, location: "line \(lineNo)", "has \(dims.count) dimensions, earlier cases have \(expected)")
+            }
+            dimensions = dims.count
+            raw.append((lineNo, dims, label))
+        }
+        guard inData else { throw DataError(file: file, "no @data line") }
+        guard !classes.isEmpty else { throw DataError(file: file, "no @classLabel header") }
+        guard let channels = dimensions, !raw.isEmpty else { throw DataError(file: file, "no cases after @data") }
+        if let declared = header["dimensions"].flatMap(Int.init), declared != channels {
+            throw DataError(file: file, "@dimensions says \(declared), the data have \(channels)")
+        }
+        var samples: [SequenceDataset.Sample] = []
+        for c in raw {
+            guard let label = classes.firstIndex(of: c.label) else {
+                throw DataError(file: file, location: "line \(c.line)", "class '\(c.label)' is not among @classLabel \(classes.joined(separator: " "))")
+            }
+            // The common time span of all dimensions, on the grid.
+            let start = c.dims.map { $0.first!.0 }.max()!, end = c.dims.map { $0.last!.0 }.min()!
+            guard end >= start else { throw DataError(file: file, location: "line \(c.line)", "dimensions do not overlap in time") }
+            let steps = Int(((end - start) / options.gridStep).rounded(.down)) + 1
+            var values = [Float](repeating: 0, count: steps * channels)
+            for (d, series) in c.dims.enumerated() {
+                var j = 0
+                for s in 0..<steps {
+                    let t = start + Double(s) * options.gridStep
+                    while j + 1 < series.count && series[j + 1].0 < t { j += 1 }
+                    let v: Double
+                    if j + 1 < series.count, series[j + 1].0 > series[j].0 {
+                        let f = min(max((t - series[j].0) / (series[j + 1].0 - series[j].0), 0), 1)
+                        v = series[j].1 + f * (series[j + 1].1 - series[j].1)
+                    } else {
+                        v = series[j].1
+                    }
+                    values[s * channels + d] = Float(v)
+                }
+            }
+            samples.append(.init(values: values, steps: steps, label: label))
+        }
+        return SequenceDataset(name: header["problemname"] ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent,
+                               channels: channels, classes: classes, samples: samples)
+    }
+
+    /// Splits on ':' outside parentheses (time-stamped values contain commas, not colons, but stay safe).
+    static func splitFields(_ line: String) -> [String] {
+        var fields: [String] = [], current = "", depth = 0
+        for ch in line {
+            if ch == "(" { depth += 1 } else if ch == ")" { depth -= 1 }
+            if ch == ":" && depth == 0 { fields.append(current); current = "" } else { current.append(ch) }
+        }
+        fields.append(current)
+        return fields
+    }
+
+    static func parseSeries(_ field: String, stamped: Bool, period: Double, file: String, line: Int, dimension: Int) throws -> [(Double, Double)] {
+        let location = "line \(line), dimension \(dimension)"
+        func number(_ s: Substring, _ what: String) throws -> Double {
+            let t = s.trimmingCharacters(in: .whitespaces)
+            if t == "?" || t.lowercased() == "nan" {
+                throw DataError(file: file, location: location, "missing value ('\(t)') in \(what); fill or interpolate it before training")
+            }
+            guard let v = Double(t), v.isFinite else { throw DataError(file: file, location: location, "'\(t)' in \(what) is not a finite number") }
+            return v
+        }
+        if stamped {
+            var out: [(Double, Double)] = []
+            var rest = Substring(field)
+            while let open = rest.firstIndex(of: "(") {
+                guard let close = rest[open...].firstIndex(of: ")") else { throw DataError(file: file, location: location, "unclosed '('") }
+                let pair = rest[rest.index(after: open)..<close].split(separator: ",")
+                guard pair.count == 2 else { throw DataError(file: file, location: location, "expected (time,value), found (\(rest[rest.index(after: open)..<close]))") }
+                let t = try number(pair[0], "a time stamp"), v = try number(pair[1], "a value")
+                if let last = out.last, t <= last.0 { throw DataError(file: file, location: location, "time stamps must increase (\(t) after \(last.0))") }
+                out.append((t, v))
+                rest = rest[rest.index(after: close)...]
+            }
+            return out
+        }
+        return try field.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { (k, s) in
+            (Double(k) * period, try number(s, "sample \(k)"))
+        }
+    }
+}
