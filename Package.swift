@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "BrunoDevices", targets: ["BrunoDevices"]),
         .library(name: "BrunoSurrogates", targets: ["BrunoSurrogates"]),
         .library(name: "BrunoData", targets: ["BrunoData"]),
+        .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -32,6 +33,8 @@ let package = Package(
         // Fast surrogate models of the devices (the reference FeLIF equations, BRUNO and BPTT steps with
         // hand-written adjoints): what calibration fits and training differentiates.
         .target(name: "BrunoSurrogates"),
+        // Calibration: bounded Levenberg–Marquardt with multi-start and fit statistics; device fits.
+        .target(name: "BrunoCalibration", dependencies: ["BrunoSupport", "BrunoSurrogates"]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
         // The `bruno` command line: thin over the libraries.
@@ -47,6 +50,7 @@ let package = Package(
         .testTarget(name: "BrunoDevicesTests", dependencies: ["BrunoDevices", "BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
+        .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]
