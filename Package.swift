@@ -34,7 +34,7 @@ let package = Package(
         // hand-written adjoints): what calibration fits and training differentiates.
         .target(name: "BrunoSurrogates"),
         // Calibration: bounded Levenberg–Marquardt with multi-start and fit statistics; device fits.
-        .target(name: "BrunoCalibration", dependencies: ["BrunoSupport", "BrunoSurrogates"]),
+        .target(name: "BrunoCalibration", dependencies: ["BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
         // The `bruno` command line: thin over the libraries.
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "BrunoDevicesTests", dependencies: ["BrunoDevices", "BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
-        .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport"]),
+        .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]

@@ -63,6 +63,9 @@ public struct LevenbergMarquardt: Sendable {
     public var differenceStep = 1e-5
     public var starts = 1
     public var seed: UInt64 = 1
+    /// Where the extra starts are drawn: nil for the whole bounded box; a factor f for a box around the initial
+    /// guess (×/÷ f for log-scaled parameters, ±(f − 1)·|x| for linear ones), clamped to the bounds.
+    public var startSpread: Double?
 
     public init(maxIterations: Int = 100, starts: Int = 1, seed: UInt64 = 1) {
         self.maxIterations = maxIterations
@@ -83,10 +86,17 @@ public struct LevenbergMarquardt: Sendable {
             let n = parameters.count, k = starts - 1
             // Latin hypercube: each parameter's range cut into k strata, one draw per stratum, strata shuffled.
             var columns: [[Double]] = []
-            for p in parameters {
+            for (j, p) in parameters.enumerated() {
                 var strata = (0..<k).map { (Double($0) + rng.uniform()) / Double(k) }
                 for i in stride(from: k - 1, to: 0, by: -1) { strata.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-                columns.append(strata.map { p.internalLower + $0 * (p.internalUpper - p.internalLower) })
+                var lo = p.internalLower, hi = p.internalUpper
+                if let f = startSpread, f > 1 {
+                    let u0 = startPoints[0][j]
+                    let half = p.logScale ? Foundation.log(f) : (f - 1) * max(abs(initial[j]), 1e-12)
+                    lo = max(lo, u0 - half)
+                    hi = min(hi, u0 + half)
+                }
+                columns.append(strata.map { lo + $0 * (hi - lo) })
             }
             for s in 0..<k { startPoints.append((0..<n).map { columns[$0][s] }) }
         }
@@ -245,12 +255,18 @@ public enum CalibrationError: Error, Sendable, Equatable, CustomStringConvertibl
     case invalidParameter(String)
     case underdetermined(residuals: Int, parameters: Int)
     case nonFiniteResidual(index: Int, parameters: String)
+    /// A netlist lacks what a protocol needs (a source, a node, an analysis).
+    case netlistShape(String)
+    /// A SPICE run of one stimulus failed; the stimulus is named, never silently dropped.
+    case stimulusFailed(stimulus: String, reason: String)
 
     public var description: String {
         switch self {
         case .invalidParameter(let s): return "Invalid fit parameter: \(s)."
         case .underdetermined(let m, let n): return "The fit is underdetermined: \(m) residuals for \(n) parameters."
         case .nonFiniteResidual(let i, let p): return "Residual \(i) is not finite at \(p); the model diverged there (narrow the bounds)."
+        case .netlistShape(let s): return "The netlist cannot be calibrated: \(s)."
+        case .stimulusFailed(let name, let reason): return "SPICE failed on stimulus '\(name)': \(reason)"
         }
     }
 }

@@ -9,8 +9,8 @@ public enum NeuronInput: Sendable, Equatable {
     /// Piecewise-constant current [A], one value per window of `window` seconds (the training engine's 1 ms grid).
     case piecewise(window: Double, currents: [Double])
 
-    /// The current source's value in SPICE syntax.
-    func sourceValue(edge: Double = 1e-9) -> String {
+    /// The current source's value in SPICE syntax (`DC …` or a PWL with `edge`-long steps between windows).
+    public func sourceValue(edge: Double = 1e-9) -> String {
         switch self {
         case .constant(let i):
             return "DC \(Netlist.spiceNumber(i))"

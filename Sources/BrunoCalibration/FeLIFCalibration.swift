@@ -1,0 +1,227 @@
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoSurrogates
+import Foundation
+
+/// A surrogate quantity calibration may fit, with its unit and default bounds.
+public enum FeLIFFitQuantity: String, Sendable, Codable, CaseIterable {
+    case saturationPolarization, activationField, alpha, tau0, parasiticCapacitance, dischargeCurrent
+    case leakCurrentDensity, leakVoltage, threshold, resetVoltage, deadTime
+
+    public var parameter: FitParameter {
+        switch self {
+        case .saturationPolarization: FitParameter(rawValue, unit: "C/m^2", lower: 0.02, upper: 0.6)
+        case .activationField: FitParameter(rawValue, unit: "V/m", lower: 3e8, upper: 4e9)
+        case .alpha: FitParameter(rawValue, unit: "1", lower: 0.6, upper: 3, logScale: false)
+        case .tau0: FitParameter(rawValue, unit: "s", lower: 1e-16, upper: 1e-8)
+        case .parasiticCapacitance: FitParameter(rawValue, unit: "F", lower: 1e-17, upper: 1e-12)
+        case .dischargeCurrent: FitParameter(rawValue, unit: "A", lower: 1e-14, upper: 1e-9)
+        case .leakCurrentDensity: FitParameter(rawValue, unit: "A/m^2", lower: 1e-9, upper: 10)
+        case .leakVoltage: FitParameter(rawValue, unit: "V", lower: 0.03, upper: 3)
+        case .threshold: FitParameter(rawValue, unit: "V", lower: 0.5, upper: 6, logScale: false)
+        case .resetVoltage: FitParameter(rawValue, unit: "V", lower: -5, upper: 0.5, logScale: false)
+        case .deadTime: FitParameter(rawValue, unit: "s", lower: 1e-8, upper: 1e-3)
+        }
+    }
+
+    func get(_ s: FeLIFTraceSimulation) -> Double {
+        switch self {
+        case .saturationPolarization: s.surrogate.saturationPolarization
+        case .activationField: s.surrogate.activationField
+        case .alpha: s.surrogate.alpha
+        case .tau0: s.surrogate.tau0
+        case .parasiticCapacitance: s.surrogate.parasiticCapacitance
+        case .dischargeCurrent: s.surrogate.dischargeCurrent
+        case .leakCurrentDensity: s.surrogate.leakCurrentDensity
+        case .leakVoltage: s.surrogate.leakVoltage
+        case .threshold: s.surrogate.threshold
+        case .resetVoltage: s.surrogate.resetVoltage
+        case .deadTime: s.deadTime
+        }
+    }
+
+    func set(_ s: inout FeLIFTraceSimulation, _ x: Double) {
+        switch self {
+        case .saturationPolarization: s.surrogate.saturationPolarization = x
+        case .activationField: s.surrogate.activationField = x
+        case .alpha: s.surrogate.alpha = x
+        case .tau0: s.surrogate.tau0 = x
+        case .parasiticCapacitance: s.surrogate.parasiticCapacitance = x
+        case .dischargeCurrent: s.surrogate.dischargeCurrent = x
+        case .leakCurrentDensity: s.surrogate.leakCurrentDensity = x
+        case .leakVoltage: s.surrogate.leakVoltage = x
+        case .threshold: s.surrogate.threshold = x
+        case .resetVoltage: s.surrogate.resetVoltage = x
+        case .deadTime: s.deadTime = x
+        }
+    }
+}
+
+/// What SPICE did under one stimulus, on the calibration's sample grid.
+public struct FeLIFReference: Sendable, Equatable {
+    public var stimulus: FeLIFStimulus
+    /// Membrane voltage [V] at t = k·sampleInterval.
+    public var membrane: [Double]
+    public var spikes: [Double]
+}
+
+/// How well the fitted surrogate reproduces one stimulus.
+public struct FeLIFStimulusFit: Sendable, Equatable, Codable {
+    public var name: String
+    public var heldOut: Bool
+    /// RMS membrane error over the SPICE trace's range.
+    public var nrmse: Double
+    public var spiceSpikes: [Double]
+    public var surrogateSpikes: [Double]
+    /// |t₁(surrogate) − t₁(SPICE)| / t₁(SPICE), nil without a SPICE spike.
+    public var firstSpikeError: Double?
+}
+
+/// Fits the continuous-time FeLIF surrogate to SPICE transients of a neuron netlist.
+public struct FeLIFCalibration: Sendable {
+    public var netlist: Netlist
+    public var stimuli: [FeLIFStimulus]
+    public var quantities: [FeLIFFitQuantity]
+    /// Starting point (and the value of everything not fitted).
+    public var start: FeLIFTraceSimulation
+    /// Membrane samples spacing [s].
+    public var sampleInterval = 1e-4
+    /// Membrane residuals are divided by this [V].
+    public var voltageScale = 1.0
+    /// Spike-time residuals are divided by this [s]: 1 ms of spike-time error weighs like 1 V of membrane error
+    /// at one sample, times `spikeWeight`.
+    public var spikeTimeScale = 1e-3
+    public var spikeWeight = 3.0
+    /// Membrane samples this long after a SPICE spike are not compared: the circuit's reset pulse (vpol, then
+    /// vreset) is not part of the surrogate, which holds V_reset for its dead time [s].
+    public var resetWindow = 50e-6
+
+    public init(netlist: Netlist, stimuli: [FeLIFStimulus], quantities: [FeLIFFitQuantity], start: FeLIFTraceSimulation = FeLIFTraceSimulation()) {
+        self.netlist = netlist
+        self.stimuli = stimuli
+        self.quantities = quantities
+        self.start = start
+    }
+
+    /// Simulates every stimulus in SPICE, in parallel; a failed stimulus is an error naming it.
+    public func references(on pool: SpicePool, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> [FeLIFReference] {
+        let decks = try stimuli.map { try $0.deck(from: netlist) }
+        let results = await pool.simulateAll(decks.map { ($0, Analysis.netlist) }, progress: progress)
+        var out: [FeLIFReference] = []
+        for (stimulus, result) in zip(stimuli, results) {
+            switch result {
+            case .failure(let e):
+                throw CalibrationError.stimulusFailed(stimulus: stimulus.name, reason: e.description)
+            case .success(let r):
+                guard let t = r["time"]?.real, let v = r["v(mem)"]?.real, r["v(spk)"] != nil else {
+                    throw CalibrationError.netlistShape("\(netlist.name) does not produce v(mem) and v(spk) (name the membrane node `mem` and the spike output `spk`, and .save them)")
+                }
+                let trace = try NeuronTrace(r)
+                out.append(FeLIFReference(stimulus: stimulus, membrane: FeLIFCalibration.resample(t, v, interval: sampleInterval, duration: stimulus.duration),
+                                          spikes: trace.spikeTimes))
+            }
+        }
+        return out
+    }
+
+    /// Linear interpolation of (t, v) at k·interval, k = 0…duration/interval.
+    static func resample(_ t: [Double], _ v: [Double], interval: Double, duration: Double) -> [Double] {
+        let n = Int((duration / interval).rounded())
+        var out: [Double] = []
+        out.reserveCapacity(n + 1)
+        var j = 0
+        for k in 0...n {
+            let tk = Double(k) * interval
+            while j + 1 < t.count && t[j + 1] < tk { j += 1 }
+            if j + 1 < t.count, t[j + 1] > t[j] {
+                let f = min(max((tk - t[j]) / (t[j + 1] - t[j]), 0), 1)
+                out.append(v[j] + f * (v[j + 1] - v[j]))
+            } else {
+                out.append(v[min(j, v.count - 1)])
+            }
+        }
+        return out
+    }
+
+    func simulation(_ values: [Double]) -> FeLIFTraceSimulation {
+        var s = start
+        s.sampleInterval = sampleInterval
+        for (q, x) in zip(quantities, values) { q.set(&s, x) }
+        return s
+    }
+
+    /// Residuals of one stimulus: one per membrane sample, then one per SPICE spike, then one for extra spikes.
+    ///
+    /// Membranes are compared segment by segment, each inter-spike segment aligned on its preceding spike:
+    /// comparing at fixed times would make the cost jump whenever a reset moves across a sample, a landscape
+    /// with no useful gradient. The timing itself is carried by the spike-time residuals. Samples past either
+    /// model's next spike, or inside the circuit's reset pulse, count as zero (the residual count is fixed).
+    func residuals(_ sim: FeLIFTraceSimulation, _ ref: FeLIFReference) -> [Double] {
+        var fine = sim
+        fine.sampleInterval = sim.step
+        let trace = fine.run(currents: ref.stimulus.currents, window: ref.stimulus.window, duration: ref.stimulus.duration)
+        let surrogateAt = { (t: Double) -> Double in
+            let x = t / fine.step
+            let k = min(max(Int(x), 0), trace.membrane.count - 2)
+            let f = min(max(x - Double(k), 0), 1)
+            return trace.membrane[k] + f * (trace.membrane[k + 1] - trace.membrane[k])
+        }
+        var r: [Double] = []
+        r.reserveCapacity(ref.membrane.count + ref.spikes.count + 1)
+        var segment = 0
+        for (k, v) in ref.membrane.enumerated() {
+            let t = Double(k) * sampleInterval
+            while segment < ref.spikes.count && ref.spikes[segment] <= t { segment += 1 }
+            var shift = 0.0
+            if segment > 0 {
+                guard segment - 1 < trace.spikes.count else { r.append((surrogateAt(t) - v) / voltageScale); continue }
+                if t - ref.spikes[segment - 1] < resetWindow { r.append(0); continue }
+                shift = trace.spikes[segment - 1] - ref.spikes[segment - 1]
+            }
+            let ts = t + shift
+            let beyond = ts < 0 || ts > ref.stimulus.duration || (segment < trace.spikes.count && ts >= trace.spikes[segment])
+            r.append(beyond ? 0 : (surrogateAt(ts) - v) / voltageScale)
+        }
+        let w = spikeWeight / spikeTimeScale
+        for (i, t) in ref.spikes.enumerated() {
+            // A missing spike counts as if it came at the end of the stimulus.
+            r.append(w * ((i < trace.spikes.count ? trace.spikes[i] : ref.stimulus.duration) - t))
+        }
+        r.append(w * trace.spikes.dropFirst(ref.spikes.count).map { ref.stimulus.duration - $0 }.reduce(0, +))
+        return r
+    }
+
+    public func fit(_ references: [FeLIFReference], optimizer: LevenbergMarquardt = LevenbergMarquardt(maxIterations: 60)) throws -> FeLIFCalibrationResult {
+        let fitted = references.filter { !$0.stimulus.heldOut }
+        guard !fitted.isEmpty else { throw CalibrationError.invalidParameter("every stimulus is held out; nothing to fit") }
+        let me = self
+        let result = try optimizer.fit(quantities.map(\.parameter), initial: quantities.map { $0.get(start) }) { values in
+            let sim = me.simulation(values)
+            return fitted.flatMap { me.residuals(sim, $0) }
+        }
+        let sim = simulation(result.values)
+        let perStimulus = references.map { ref -> FeLIFStimulusFit in
+            let trace = sim.run(currents: ref.stimulus.currents, window: ref.stimulus.window, duration: ref.stimulus.duration)
+            let n = min(trace.membrane.count, ref.membrane.count)
+            let mse = (0..<n).map { pow(trace.membrane[$0] - ref.membrane[$0], 2) }.reduce(0, +) / Double(max(n, 1))
+            let range = max((ref.membrane.max() ?? 0) - (ref.membrane.min() ?? 0), 1e-12)
+            let firstError = ref.spikes.first.map { t in abs((trace.spikes.first ?? ref.stimulus.duration) - t) / t }
+            return FeLIFStimulusFit(name: ref.stimulus.name, heldOut: ref.stimulus.heldOut, nrmse: mse.squareRoot() / range,
+                                    spiceSpikes: ref.spikes, surrogateSpikes: trace.spikes, firstSpikeError: firstError)
+        }
+        return FeLIFCalibrationResult(fit: result, simulation: sim, stimuli: perStimulus)
+    }
+}
+
+/// A fitted FeLIF surrogate and how well it does.
+public struct FeLIFCalibrationResult: Sendable {
+    public var fit: FitResult
+    public var simulation: FeLIFTraceSimulation
+    public var stimuli: [FeLIFStimulusFit]
+
+    public var surrogate: FeLIFSurrogate { simulation.surrogate }
+    public var heldOutNRMSE: Double { stimuli.filter(\.heldOut).map(\.nrmse).max() ?? .nan }
+    public var fittedNRMSE: Double { stimuli.filter { !$0.heldOut }.map(\.nrmse).max() ?? .nan }
+    public var worstFirstSpikeError: Double { stimuli.compactMap(\.firstSpikeError).max() ?? 0 }
+}
