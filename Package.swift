@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Types of ngspice's `sharedspice.h` (behind a shim that includes <stdbool.h>). Not linked:
@@ -34,14 +35,16 @@ let package = Package(
         // hand-written adjoints): what calibration fits and training differentiates.
         .target(name: "BrunoSurrogates"),
         // Calibration: bounded Levenberg–Marquardt with multi-start and fit statistics; device fits.
-        .target(name: "BrunoCalibration", dependencies: ["BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
+        .target(name: "BrunoCalibration", dependencies: [
+            "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices", .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
-                "BrunoSpice", "BrunoSupport", "BrunoDevices",
+                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Bruno: ParsableCommand {
+struct Bruno: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bruno",
         abstract: "Train spiking networks against the circuits they will run on (ngspice in the loop).",
-        subcommands: [Sim.self, Column.self]
+        subcommands: [Sim.self, Column.self, Calibrate.self]
     )
 }

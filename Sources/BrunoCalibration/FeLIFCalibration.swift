@@ -70,8 +70,11 @@ public struct FeLIFReference: Sendable, Equatable {
 public struct FeLIFStimulusFit: Sendable, Equatable, Codable {
     public var name: String
     public var heldOut: Bool
-    /// RMS membrane error over the SPICE trace's range.
+    /// RMS membrane error over the SPICE trace's range, on the samples outside the reset pulses and outside the
+    /// gap between corresponding spikes of the two models (the timing is `firstSpikeError`/spike times).
     public var nrmse: Double
+    /// The same over every sample, reset pulses and spike-timing gaps included.
+    public var rawNRMSE: Double
     public var spiceSpikes: [Double]
     public var surrogateSpikes: [Double]
     /// |t₁(surrogate) − t₁(SPICE)| / t₁(SPICE), nil without a SPICE spike.
@@ -204,10 +207,27 @@ public struct FeLIFCalibration: Sendable {
         let perStimulus = references.map { ref -> FeLIFStimulusFit in
             let trace = sim.run(currents: ref.stimulus.currents, window: ref.stimulus.window, duration: ref.stimulus.duration)
             let n = min(trace.membrane.count, ref.membrane.count)
-            let mse = (0..<n).map { pow(trace.membrane[$0] - ref.membrane[$0], 2) }.reduce(0, +) / Double(max(n, 1))
+            // Excluded: from the earlier of two corresponding spikes to the later one plus the reset window; after
+            // an unpaired spike, everything (the spike counts then differ, which the spike lists show).
+            var excluded: [(Double, Double)] = []
+            for i in 0..<max(ref.spikes.count, trace.spikes.count) {
+                if i < ref.spikes.count && i < trace.spikes.count {
+                    excluded.append((min(ref.spikes[i], trace.spikes[i]), max(ref.spikes[i], trace.spikes[i]) + 2 * resetWindow))
+                } else {
+                    excluded.append(((i < ref.spikes.count ? ref.spikes[i] : trace.spikes[i]), .infinity))
+                }
+            }
+            var kept = 0.0, sum = 0.0, sumAll = 0.0
+            for k in 0..<n {
+                let e2 = pow(trace.membrane[k] - ref.membrane[k], 2)
+                sumAll += e2
+                let t = Double(k) * sampleInterval
+                if !excluded.contains(where: { t >= $0.0 && t <= $0.1 }) { sum += e2; kept += 1 }
+            }
             let range = max((ref.membrane.max() ?? 0) - (ref.membrane.min() ?? 0), 1e-12)
             let firstError = ref.spikes.first.map { t in abs((trace.spikes.first ?? ref.stimulus.duration) - t) / t }
-            return FeLIFStimulusFit(name: ref.stimulus.name, heldOut: ref.stimulus.heldOut, nrmse: mse.squareRoot() / range,
+            return FeLIFStimulusFit(name: ref.stimulus.name, heldOut: ref.stimulus.heldOut, nrmse: (sum / max(kept, 1)).squareRoot() / range,
+                                    rawNRMSE: (sumAll / Double(max(n, 1))).squareRoot() / range,
                                     spiceSpikes: ref.spikes, surrogateSpikes: trace.spikes, firstSpikeError: firstError)
         }
         return FeLIFCalibrationResult(fit: result, simulation: sim, stimuli: perStimulus)

@@ -71,7 +71,8 @@ public final class SpiceInstance: @unchecked Sendable {
     /// The ngspice version string of the loaded library (e.g. "ngspice-39").
     public func version() throws -> String {
         let lines = try command("version -s")
-        return lines.first { $0.lowercased().contains("ngspice") }?.trimmingCharacters(in: .whitespaces) ?? lines.joined(separator: " ")
+        let line = lines.first { $0.lowercased().contains("ngspice") } ?? lines.joined(separator: " ")
+        return line.trimmingCharacters(in: CharacterSet(charactersIn: "* \t"))
     }
 }
 

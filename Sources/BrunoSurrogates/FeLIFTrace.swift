@@ -38,15 +38,19 @@ public struct FeLIFTraceSimulation: Sendable {
         var holdUntil = -1.0
         for k in 0..<steps {
             let t = Double(k) * step
-            if t < holdUntil {
+            let w = min(Int(t / window), currents.count - 1)
+            if t + step <= holdUntil {
                 s = FeLIFState(v: surrogate.resetVoltage, p: -surrogate.saturationPolarization)
             } else {
-                let w = min(Int(t / window), currents.count - 1)
-                let next = c.euler(s, current: currents[w], h: step)
+                // The hold ends inside this step: integrate only the remainder, so spike times (and the fit's
+                // Jacobian) depend continuously on the dead time rather than in whole steps.
+                let h = t < holdUntil ? t + step - holdUntil : step
+                let next = c.euler(s, current: currents[w], h: h)
                 if next.v >= surrogate.threshold {
                     let f = (surrogate.threshold - s.v) / max(next.v - s.v, 1e-300)
-                    spikes.append(t + f * step)
-                    holdUntil = t + step + deadTime
+                    let crossing = t + (step - h) + f * h
+                    spikes.append(crossing)
+                    holdUntil = crossing + deadTime
                     s = FeLIFState(v: surrogate.resetVoltage, p: -surrogate.saturationPolarization)
                 } else {
                     s = next

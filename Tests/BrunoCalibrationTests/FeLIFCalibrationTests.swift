@@ -23,6 +23,13 @@ final class FeLIFCalibrationTests: XCTestCase {
         ]
     }
 
+    /// The optimizer settings of the shipped protocol (calibration/felif.toml): 4 starts within ×/÷ 1.3.
+    static var protocolOptimizer: LevenbergMarquardt {
+        var lm = LevenbergMarquardt(maxIterations: 60, starts: 4, seed: 1)
+        lm.startSpread = 1.3
+        return lm
+    }
+
     /// The shipped neuron netlist with the `XN` instance line changed (e.g. `ps=0.264`).
     func netlist(instanceExtra: String = "") throws -> Netlist {
         var n = try Netlist(contentsOf: Self.library.netlist("felif_neuron.cir"))
@@ -33,7 +40,7 @@ final class FeLIFCalibrationTests: XCTestCase {
     }
 
     func calibrate(_ netlist: Netlist, pool: SpicePool, start: FeLIFTraceSimulation = FeLIFTraceSimulation(),
-                   optimizer: LevenbergMarquardt = LevenbergMarquardt(maxIterations: 60)) async throws -> FeLIFCalibrationResult {
+                   optimizer: LevenbergMarquardt = FeLIFCalibrationTests.protocolOptimizer) async throws -> FeLIFCalibrationResult {
         let calibration = FeLIFCalibration(netlist: netlist, stimuli: Self.stimuli,
                                            quantities: [.saturationPolarization, .dischargeCurrent, .parasiticCapacitance, .threshold],
                                            start: start)

@@ -1,0 +1,131 @@
+import BrunoSupport
+import BrunoSurrogates
+import Foundation
+
+/// A calibrated device card: the surrogate's parameters with their uncertainty, fit statistics and provenance.
+/// Versioned: a card of another version, or without a required field, is refused with a clear error.
+public struct DeviceCard: Codable, Sendable, Equatable {
+    public static let format = "bruno-device-card"
+    public static let currentVersion = 1
+
+    public struct Parameter: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: Double
+        public var unit: String
+        public var fitted: Bool
+        public var stderr: Double?
+        public var lower: Double?
+        public var upper: Double?
+        public var atBound: Bool?
+    }
+
+    public struct Provenance: Codable, Sendable, Equatable {
+        public var netlist: String
+        public var netlistSHA256: String
+        public var ngspice: String
+        public var protocolFile: String
+        public var protocolSHA256: String
+        public var seeds: [String: UInt64]
+        public var date: String
+        public var tool: String
+    }
+
+    public var format: String
+    public var version: Int
+    public var device: String
+    public var parameters: [Parameter]
+    /// Summary figures (RMS, NRMSE, R², spike-time errors, …), by name.
+    public var statistics: [String: Double]
+    /// Per-stimulus fit quality (FeLIF cards).
+    public var stimuli: [FeLIFStimulusFit]?
+    /// Correlation matrix of the fitted parameters, row-major in `parameters` order of the fitted ones.
+    public var correlation: [Double?]?
+    public var provenance: Provenance
+
+    public func value(_ name: String) -> Double? { parameters.first { $0.name == name }?.value }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    public static func load(_ url: URL) throws -> DeviceCard {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ProtocolError(file: url.path, "card not found")
+        }
+        // Check the format and version before decoding the rest, so an old or foreign file says what it is.
+        guard let head = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ProtocolError(file: url.path, "not a JSON object")
+        }
+        guard head["format"] as? String == format else {
+            throw ProtocolError(file: url.path, "not a Bruno device card (format is \(head["format"].map { "\($0)" } ?? "missing"), expected \(format))")
+        }
+        guard let v = head["version"] as? Int, v == currentVersion else {
+            throw ProtocolError(file: url.path, "card version \(head["version"].map { "\($0)" } ?? "missing") is not supported; this Bruno reads version \(currentVersion)")
+        }
+        do {
+            return try JSONDecoder().decode(DeviceCard.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw ProtocolError(file: url.path, "missing field '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'")
+        } catch {
+            throw ProtocolError(file: url.path, "malformed card: \(error)")
+        }
+    }
+}
+
+extension FeLIFCalibrationResult {
+    /// Every surrogate parameter, fitted or fixed, in SI units.
+    func cardParameters() -> [DeviceCard.Parameter] {
+        let s = simulation.surrogate
+        let all: [(String, Double, String)] = [
+            ("area", s.area, "m^2"), ("tFe", s.tFe, "m"), ("epsFe", s.epsFe, "1"), ("tInt", s.tInt, "m"), ("epsInt", s.epsInt, "1"),
+            ("saturationPolarization", s.saturationPolarization, "C/m^2"), ("tau0", s.tau0, "s"), ("activationField", s.activationField, "V/m"),
+            ("alpha", s.alpha, "1"), ("softField", s.softField, "V/m"), ("leakCurrentDensity", s.leakCurrentDensity, "A/m^2"),
+            ("leakVoltage", s.leakVoltage, "V"), ("dischargeCurrent", s.dischargeCurrent, "A"), ("parasiticCapacitance", s.parasiticCapacitance, "F"),
+            ("threshold", s.threshold, "V"), ("resetVoltage", s.resetVoltage, "V"), ("voltageLimit", s.voltageLimit, "V"),
+            ("deadTime", simulation.deadTime, "s"),
+        ]
+        return all.map { name, value, unit in
+            if let k = fit.parameters.firstIndex(where: { $0.name == name }) {
+                let p = fit.parameters[k]
+                return .init(name: name, value: fit.values[k], unit: unit, fitted: true, stderr: fit.standardErrors[k], lower: p.lower, upper: p.upper, atBound: fit.atBound[k])
+            }
+            return .init(name: name, value: value, unit: unit, fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil)
+        }
+    }
+
+    public func card(provenance: DeviceCard.Provenance) -> DeviceCard {
+        let held = stimuli.filter(\.heldOut), used = stimuli.filter { !$0.heldOut }
+        var stats: [String: Double] = [
+            "rms_residual": fit.rms, "cost": fit.cost, "iterations": Double(fit.iterations), "evaluations": Double(fit.evaluations),
+            "fitted_nrmse_max": used.map(\.nrmse).max() ?? .nan,
+            "fitted_first_spike_error_max": used.compactMap(\.firstSpikeError).max() ?? 0,
+        ]
+        if !held.isEmpty {
+            stats["held_out_nrmse_max"] = held.map(\.nrmse).max()!
+            stats["held_out_first_spike_error_max"] = held.compactMap(\.firstSpikeError).max() ?? 0
+        }
+        stats = stats.filter { $0.value.isFinite }
+        return DeviceCard(format: DeviceCard.format, version: DeviceCard.currentVersion, device: "felif", parameters: cardParameters(),
+                          statistics: stats, stimuli: stimuli, correlation: fit.correlation, provenance: provenance)
+    }
+}
+
+extension FeLIFTraceSimulation {
+    /// The surrogate a FeLIF card describes (every parameter must be present).
+    public init(card: DeviceCard) throws {
+        guard card.device == "felif" else { throw ProtocolError(file: "card", "expected a felif card, got \(card.device)") }
+        func v(_ name: String) throws -> Double {
+            guard let x = card.value(name) else { throw ProtocolError(file: "felif card", "missing parameter '\(name)'") }
+            return x
+        }
+        var s = FeLIFSurrogate()
+        s.area = try v("area"); s.tFe = try v("tFe"); s.epsFe = try v("epsFe"); s.tInt = try v("tInt"); s.epsInt = try v("epsInt")
+        s.saturationPolarization = try v("saturationPolarization"); s.tau0 = try v("tau0"); s.activationField = try v("activationField")
+        s.alpha = try v("alpha"); s.softField = try v("softField"); s.leakCurrentDensity = try v("leakCurrentDensity")
+        s.leakVoltage = try v("leakVoltage"); s.dischargeCurrent = try v("dischargeCurrent"); s.parasiticCapacitance = try v("parasiticCapacitance")
+        s.threshold = try v("threshold"); s.resetVoltage = try v("resetVoltage"); s.voltageLimit = try v("voltageLimit")
+        self.init(surrogate: s, deadTime: try v("deadTime"))
+    }
+}

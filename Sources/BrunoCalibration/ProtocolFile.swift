@@ -1,0 +1,196 @@
+import BrunoSupport
+import Foundation
+import TOMLKit
+
+/// A protocol file that cannot be used: which file, which table and key, what was expected.
+public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var message: String
+    public init(file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+    public var description: String { "\(file): \(message)" }
+}
+
+/// Strict access to a TOML table: every key must be known, every value of the expected type.
+struct StrictTable {
+    let table: TOMLTable
+    let path: String
+    let file: String
+
+    init(_ table: TOMLTable, path: String, file: String, allowed: [String]) throws {
+        self.table = table
+        self.path = path
+        self.file = file
+        for key in table.keys where !allowed.contains(key) {
+            let hint = allowed.min { StrictTable.distance($0, key) < StrictTable.distance($1, key) }
+                .flatMap { StrictTable.distance($0, key) <= 3 ? " (did you mean '\($0)'?)" : nil } ?? ""
+            throw ProtocolError(file: file, "[\(path)] unknown key '\(key)'\(hint); allowed: \(allowed.joined(separator: ", "))")
+        }
+    }
+
+    func error(_ key: String, _ expected: String) -> ProtocolError {
+        ProtocolError(file: file, "[\(path)] '\(key)' must be \(expected)")
+    }
+
+    func double(_ key: String, default d: Double? = nil) throws -> Double {
+        guard let v = table[key] else {
+            if let d { return d }
+            throw ProtocolError(file: file, "[\(path)] missing '\(key)'")
+        }
+        if let x = v.double, x.isFinite { return x }
+        if let i = v.int { return Double(i) }
+        throw error(key, "a finite number")
+    }
+
+    func positive(_ key: String, default d: Double? = nil) throws -> Double {
+        let x = try double(key, default: d)
+        guard x > 0 else { throw error(key, "positive (got \(x))") }
+        return x
+    }
+
+    func int(_ key: String, default d: Int) throws -> Int {
+        guard let v = table[key] else { return d }
+        guard let i = v.int else { throw error(key, "an integer") }
+        return i
+    }
+
+    func bool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = table[key] else { return d }
+        guard let b = v.bool else { throw error(key, "true or false") }
+        return b
+    }
+
+    func string(_ key: String, default d: String? = nil) throws -> String {
+        guard let v = table[key] else {
+            if let d { return d }
+            throw ProtocolError(file: file, "[\(path)] missing '\(key)'")
+        }
+        guard let s = v.string else { throw error(key, "a string") }
+        return s
+    }
+
+    func strings(_ key: String) throws -> [String] {
+        guard let a = table[key]?.array else { throw error(key, "a list of strings") }
+        return try a.map { guard let s = $0.string else { throw error(key, "a list of strings") }; return s }
+    }
+
+    func doubles(_ key: String) throws -> [Double] {
+        guard let a = table[key]?.array else { throw error(key, "a list of numbers") }
+        return try a.map { v in
+            if let x = v.double, x.isFinite { return x }
+            if let i = v.int { return Double(i) }
+            throw error(key, "a list of finite numbers")
+        }
+    }
+
+    func subtable(_ key: String, allowed: [String]) throws -> StrictTable? {
+        guard let v = table[key] else { return nil }
+        guard let t = v.table else { throw ProtocolError(file: file, "'\(key)' must be a table [\(key)]") }
+        return try StrictTable(t, path: key, file: file, allowed: allowed)
+    }
+
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var prev = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let cur = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+                prev = cur
+            }
+        }
+        return row[b.count]
+    }
+
+    static func parse(_ url: URL) throws -> TOMLTable {
+        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+            throw ProtocolError(file: url.path, "file not found or not UTF-8 text")
+        }
+        do {
+            return try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ProtocolError(file: url.path, "line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+        } catch {
+            throw ProtocolError(file: url.path, "\(error)")
+        }
+    }
+}
+
+/// A FeLIF calibration protocol (`calibration/felif.toml`): the netlist, the stimuli, which are held out,
+/// which quantities are fitted and how.
+public struct FeLIFProtocol: Sendable {
+    public var file: URL
+    public var netlist: URL
+    public var sampleInterval: Double
+    public var step: Double
+    public var quantities: [FeLIFFitQuantity]
+    public var starts: Int
+    public var startSpread: Double
+    public var maxIterations: Int
+    public var seed: UInt64
+    public var stimuli: [FeLIFStimulus]
+
+    public static func load(_ url: URL) throws -> FeLIFProtocol {
+        let file = url.path
+        let root = try StrictTable(try StrictTable.parse(url), path: "top level", file: file, allowed: ["simulation", "fit", "stimulus"])
+        guard let sim = try root.subtable("simulation", allowed: ["netlist", "sample_interval", "step"]) else {
+            throw ProtocolError(file: file, "missing [simulation] table")
+        }
+        let netlistPath = try sim.string("netlist")
+        let netlist = netlistPath.hasPrefix("/") ? URL(fileURLWithPath: netlistPath)
+            : url.deletingLastPathComponent().appendingPathComponent(netlistPath).standardizedFileURL
+        let fit = try root.subtable("fit", allowed: ["quantities", "starts", "start_spread", "max_iterations", "seed"])
+        var quantities: [FeLIFFitQuantity] = [.saturationPolarization, .dischargeCurrent, .threshold]
+        if let fit, fit.table["quantities"] != nil {
+            quantities = try fit.strings("quantities").map { name in
+                guard let q = FeLIFFitQuantity(rawValue: name) else {
+                    throw ProtocolError(file: file, "[fit] unknown quantity '\(name)'; known: \(FeLIFFitQuantity.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return q
+            }
+        }
+        guard let list = root.table["stimulus"]?.array, !list.isEmpty else {
+            throw ProtocolError(file: file, "no [[stimulus]] entries")
+        }
+        var stimuli: [FeLIFStimulus] = []
+        for (i, item) in list.enumerated() {
+            guard let t = item.table else { throw ProtocolError(file: file, "stimulus \(i + 1) must be a table") }
+            let s = try StrictTable(t, path: "stimulus \(i + 1)", file: file,
+                                    allowed: ["name", "kind", "current", "duration", "on", "window", "currents", "max_current", "seed", "held_out"])
+            let kind = try s.string("kind")
+            let name = try s.string("name", default: "\(kind)-\(i + 1)")
+            let duration = try s.positive("duration")
+            let heldOut = try s.bool("held_out", default: false)
+            switch kind {
+            case "constant":
+                stimuli.append(.constant(name, current: try s.double("current"), duration: duration, heldOut: heldOut))
+            case "burst":
+                stimuli.append(.burst(name, current: try s.double("current"), on: try s.positive("on"), duration: duration,
+                                      window: try s.positive("window", default: 1e-3), heldOut: heldOut))
+            case "steps":
+                stimuli.append(FeLIFStimulus(name: name, window: try s.positive("window"), currents: try s.doubles("currents"), duration: duration, heldOut: heldOut))
+            case "random":
+                let window = try s.positive("window", default: 1e-3), maxCurrent = try s.positive("max_current")
+                var rng = SeededRandom(seed: UInt64(try s.int("seed", default: 1)))
+                let n = Int((duration / window).rounded(.up))
+                stimuli.append(FeLIFStimulus(name: name, window: window, currents: (0..<n).map { _ in maxCurrent * rng.uniform() }, duration: duration, heldOut: heldOut))
+            default:
+                throw ProtocolError(file: file, "[stimulus \(i + 1)] unknown kind '\(kind)'; expected constant, burst, steps or random")
+            }
+        }
+        if Set(stimuli.map(\.name)).count != stimuli.count {
+            throw ProtocolError(file: file, "stimulus names must be unique")
+        }
+        return FeLIFProtocol(
+            file: url, netlist: netlist,
+            sampleInterval: try sim.positive("sample_interval", default: 1e-4), step: try sim.positive("step", default: 1e-6),
+            quantities: quantities, starts: try fit?.int("starts", default: 4) ?? 4,
+            startSpread: try fit?.positive("start_spread", default: 1.5) ?? 1.5,
+            maxIterations: try fit?.int("max_iterations", default: 60) ?? 60,
+            seed: UInt64(try fit?.int("seed", default: 1) ?? 1), stimuli: stimuli)
+    }
+}
