@@ -59,10 +59,11 @@ public struct RRAMVariability: Sendable, Equatable, Codable {
     /// No variability at all.
     public static let none = RRAMVariability()
 
-    /// Defaults of the shipped preset: 2 % on I0/g0, 1 % on γ0 between devices; 30 % on ν0 and 1 % on γ0
-    /// between cycles (representative of HfOx filament cells; see docs/devices.md).
+    /// Defaults of the shipped preset: 2 % on I0/g0, 1 % on γ0 between devices; 10 % (log-normal) on ν0 and 1 %
+    /// on γ0 between cycles. With 30 % on ν0 the programmed levels' cycle-to-cycle spreads reached 12–30 % and
+    /// adjacent levels overlapped; see docs/devices.md.
     public static func typical(seed: UInt64) -> RRAMVariability {
-        RRAMVariability(deviceSigma: 0.02, deviceGammaSigma: 0.01, cycleNuSigma: 0.3, cycleGammaSigma: 0.01, seed: seed)
+        RRAMVariability(deviceSigma: 0.02, deviceGammaSigma: 0.01, cycleNuSigma: 0.1, cycleGammaSigma: 0.01, seed: seed)
     }
 
     public func device(_ index: Int) -> RRAMDeviceFactors {
@@ -95,18 +96,24 @@ public struct RRAMProgramResult: Sendable, Equatable, Codable {
 public struct RRAMProgrammer: Sendable {
     public static let levels = 8
     public var library: DeviceLibrary
+    /// The programming netlist (default: the shipped `netlists/rram_program.cir`). It must define the `.param`s
+    /// level, vread, vi0, vg0, vgamma, cnu, cgamma and save `i(vbl)` and `v(xr.g)`.
+    public var netlistURL: URL
     /// Read voltage [V] (the netlist's `vread`).
     public var readVoltage = 0.2
     /// Extra `.param` overrides (e.g. a different compliance table `ic3`, or `tset`).
     public var overrides: [String: String] = [:]
 
-    public init(library: DeviceLibrary) { self.library = library }
+    public init(library: DeviceLibrary) {
+        self.library = library
+        netlistURL = library.netlist("rram_program.cir")
+    }
 
     public func netlist(level: Int, device: RRAMDeviceFactors = .nominal, cycle: RRAMCycleFactors = .nominal) throws -> Netlist {
         guard (0..<Self.levels).contains(level) else {
             throw SpiceError.invalidRequest("RRAM level must be 0…\(Self.levels - 1) (got \(level)).")
         }
-        var deck = try Netlist(contentsOf: library.netlist("rram_program.cir"))
+        var deck = try Netlist(contentsOf: netlistURL)
         try deck.setParameter("level", to: Double(level))
         try deck.setParameter("vread", to: readVoltage)
         try deck.setParameter("vi0", to: device.i0)

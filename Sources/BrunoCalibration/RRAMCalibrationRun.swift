@@ -1,0 +1,168 @@
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoSurrogates
+import Foundation
+
+/// An RRAM calibration protocol (`calibration/rram.toml`).
+public struct RRAMProtocol: Sendable {
+    public var file: URL
+    public var netlist: URL
+    public var readVoltage: Double
+    public var variability: RRAMVariability
+    public var devices: Int
+    public var cycles: Int
+    public var heldOutDevices: Int
+    public var heldOutSeed: UInt64
+
+    public static func load(_ url: URL) throws -> RRAMProtocol {
+        let file = url.path
+        let root = try StrictTable(try StrictTable.parse(url), path: "top level", file: file, allowed: ["simulation", "variability", "monte_carlo"])
+        guard let sim = try root.subtable("simulation", allowed: ["netlist", "read_voltage"]) else { throw ProtocolError(file: file, "missing [simulation] table") }
+        let path = try sim.string("netlist")
+        let netlist = path.hasPrefix("/") ? URL(fileURLWithPath: path) : url.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
+        let v = try root.subtable("variability", allowed: ["device_sigma", "device_gamma_sigma", "cycle_nu_sigma", "cycle_gamma_sigma", "seed"])
+        let mc = try root.subtable("monte_carlo", allowed: ["devices", "cycles", "held_out_devices", "held_out_seed"])
+        let variability = RRAMVariability(
+            deviceSigma: try v?.double("device_sigma", default: 0.02) ?? 0.02, deviceGammaSigma: try v?.double("device_gamma_sigma", default: 0.01) ?? 0.01,
+            cycleNuSigma: try v?.double("cycle_nu_sigma", default: 0.1) ?? 0.1, cycleGammaSigma: try v?.double("cycle_gamma_sigma", default: 0.01) ?? 0.01,
+            seed: UInt64(try v?.int("seed", default: 1) ?? 1))
+        let devices = try mc?.int("devices", default: 50) ?? 50, cycles = try mc?.int("cycles", default: 4) ?? 4
+        guard devices >= 2, cycles >= 2 else { throw ProtocolError(file: file, "[monte_carlo] needs devices ≥ 2 and cycles ≥ 2 to separate device and cycle spreads") }
+        let p = RRAMProtocol(file: url, netlist: netlist, readVoltage: try sim.positive("read_voltage", default: 0.2), variability: variability,
+                             devices: devices, cycles: cycles, heldOutDevices: try mc?.int("held_out_devices", default: devices) ?? devices,
+                             heldOutSeed: UInt64(try mc?.int("held_out_seed", default: 2) ?? 2))
+        if p.heldOutSeed == p.variability.seed { throw ProtocolError(file: file, "[monte_carlo] held_out_seed must differ from [variability] seed") }
+        return p
+    }
+}
+
+/// The whole RRAM calibration as `bruno calibrate rram` runs it.
+public struct RRAMCalibrationRun: Sendable {
+    public var protocolFile: RRAMProtocol
+    public var netlistOverride: URL?
+
+    public init(protocolFile: RRAMProtocol, netlistOverride: URL? = nil) {
+        self.protocolFile = protocolFile
+        self.netlistOverride = netlistOverride
+    }
+
+    public struct Outcome: Sendable {
+        public var card: DeviceCard
+        public var surrogate: RRAMSynapse
+        public var fitted: [RRAMLevelFit]
+        public var heldOut: [RRAMLevelFit]
+    }
+
+    public func run(pool: SpicePool, library: DeviceLibrary, out: URL, log: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+        let p = protocolFile
+        let netlistURL = netlistOverride ?? p.netlist
+        var programmer = RRAMProgrammer(library: library)
+        programmer.netlistURL = netlistURL
+        programmer.readVoltage = p.readVoltage
+        let calibration = RRAMCalibration(programmer: programmer, variability: p.variability, devices: p.devices, cycles: p.cycles)
+        let total = 8 * p.devices * p.cycles
+        log("programming 8 levels × \(p.devices) devices × \(p.cycles) cycles = \(total) SPICE runs on \(pool.count) instance(s)…")
+        let t0 = Date()
+        let step = max(1, total / 10)
+        let fitted = try await calibration.measure(on: pool) { done, all in if done % step == 0 || done == all { log("  SPICE run \(done)/\(all)") } }
+        var heldOutVariability = p.variability
+        heldOutVariability.seed = p.heldOutSeed
+        let heldOutCalibration = RRAMCalibration(programmer: programmer, variability: heldOutVariability, devices: p.heldOutDevices, cycles: p.cycles)
+        log(String(format: "fit set done in %.0f s; held-out set (seed %llu)…", Date().timeIntervalSince(t0), p.heldOutSeed))
+        let heldOut = try await heldOutCalibration.measure(on: pool)
+        let nl = try calibration.readNonlinearity(on: pool.instances[0], library: library)
+        let surrogate = RRAMSynapse(levels: fitted.map { .init(conductance: $0.conductance, deviceSpread: $0.deviceSpread, cycleSpread: $0.cycleSpread) },
+                                    readVoltage: p.readVoltage, nonlinearity: nl.v0)
+        log(String(format: "done in %.0f s", Date().timeIntervalSince(t0)))
+        var parameters: [DeviceCard.Parameter] = []
+        var stats: [String: Double] = [:]
+        var worstMean = 0.0, worstSpread = 0.0
+        for (f, h) in zip(fitted, heldOut) {
+            parameters.append(.init(name: "level\(f.level).conductance", value: f.conductance, unit: "S", fitted: true, stderr: f.conductanceError, lower: nil, upper: nil, atBound: nil))
+            parameters.append(.init(name: "level\(f.level).deviceSpread", value: f.deviceSpread, unit: "1", fitted: true, stderr: nil, lower: nil, upper: nil, atBound: nil))
+            parameters.append(.init(name: "level\(f.level).cycleSpread", value: f.cycleSpread, unit: "1", fitted: true, stderr: nil, lower: nil, upper: nil, atBound: nil))
+            let meanError = abs(f.conductance - h.conductance) / h.conductance
+            let spreadError = abs(surrogate.levels[f.level].totalSpread - RRAMCalibrationRun.totalSpread(h)) / RRAMCalibrationRun.totalSpread(h)
+            stats["level\(f.level).held_out_mean_error"] = meanError
+            stats["level\(f.level).held_out_spread_error"] = spreadError
+            worstMean = max(worstMean, meanError)
+            worstSpread = max(worstSpread, spreadError)
+        }
+        stats["held_out_mean_error_max"] = worstMean
+        stats["held_out_spread_error_max"] = worstSpread
+        parameters.append(.init(name: "readVoltage", value: p.readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil))
+        parameters.append(.init(name: "nonlinearity", value: nl.v0, unit: "V", fitted: true, stderr: nl.error, lower: 0.01, upper: 10, atBound: false))
+        let version = (try? pool.instances[0].version()) ?? "ngspice (version unknown)"
+        let card = DeviceCard(
+            format: DeviceCard.format, version: DeviceCard.currentVersion, device: "rram", parameters: parameters, statistics: stats,
+            stimuli: nil, correlation: nil,
+            provenance: .init(netlist: FeLIFCalibrationRun.display(netlistURL), netlistSHA256: try SHA256.hex(ofFile: netlistURL), ngspice: version,
+                              protocolFile: FeLIFCalibrationRun.display(p.file), protocolSHA256: try SHA256.hex(ofFile: p.file),
+                              seeds: ["variability": p.variability.seed, "held_out": p.heldOutSeed],
+                              date: ISO8601DateFormatter().string(from: Date()), tool: "bruno calibrate rram"))
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try AtomicFile.write(try card.encoded(), to: out.appendingPathComponent("rram.card.json"))
+        try RRAMCalibrationRun.report(surrogate: surrogate, fitted: fitted, heldOut: heldOut, card: card, to: out)
+        return Outcome(card: card, surrogate: surrogate, fitted: fitted, heldOut: heldOut)
+    }
+
+    static func totalSpread(_ f: RRAMLevelFit) -> Double {
+        let m = f.conductance
+        return (f.values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(f.values.count - 1, 1))).squareRoot() / m
+    }
+
+    static func report(surrogate: RRAMSynapse, fitted: [RRAMLevelFit], heldOut: [RRAMLevelFit], card: DeviceCard, to folder: URL) throws {
+        var md = "# RRAM calibration report\n\n"
+        md += "Netlist `\(card.provenance.netlist)` (SHA-256 `\(card.provenance.netlistSHA256.prefix(16))…`), \(card.provenance.ngspice), protocol `\(card.provenance.protocolFile)`, \(card.provenance.date). "
+        md += "Read nonlinearity V0 = \(String(format: "%.4f", surrogate.nonlinearity)) V.\n\n"
+        md += "| level | G (µS) | ± | device spread | cycle spread | held-out G (µS) | mean error | ± sampling | spread fit / held out | spread error | ± sampling |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        for (f, h) in zip(fitted, heldOut) {
+            let s = surrogate.levels[f.level].totalSpread, hs = totalSpread(h)
+            // Relative standard error of a standard deviation from n samples: 1/√(2(n−1)); two independent sets.
+            let sampling = (1 / (2 * Double(f.samples - 1)) + 1 / (2 * Double(h.samples - 1))).squareRoot()
+            let meanSampling = (f.conductanceError * f.conductanceError + h.conductanceError * h.conductanceError).squareRoot() / h.conductance
+            md += String(format: "| %d | %.2f | %.2f | %.2f %% | %.2f %% | %.2f | %.2f %% | %.2f %% | %.2f %% / %.2f %% | %.1f %% | %.1f %% |\n",
+                         f.level, f.conductance * 1e6, f.conductanceError * 1e6, f.deviceSpread * 100, f.cycleSpread * 100, h.conductance * 1e6,
+                         abs(f.conductance - h.conductance) / h.conductance * 100, meanSampling * 100, s * 100, hs * 100, abs(s - hs) / hs * 100, sampling * 100)
+        }
+        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size: a difference smaller than about twice that is not evidence of model error.\n\n![level histograms](rram-levels.svg)\n"
+        // Histograms of every level's conductance, as step curves.
+        let all = fitted.flatMap(\.values)
+        let lo = all.min() ?? 0, hi = all.max() ?? 1, bins = 120
+        let width = (hi - lo) / Double(bins)
+        var series: [SVGPlot.Series] = []
+        for f in fitted {
+            var counts = [Double](repeating: 0, count: bins)
+            for v in f.values { counts[min(bins - 1, max(0, Int((v - lo) / width)))] += 1 }
+            var x: [Double] = [], y: [Double] = []
+            for b in 0..<bins where counts[b] > 0 || (b > 0 && counts[b - 1] > 0) {
+                x.append(lo + Double(b) * width); y.append(counts[b])
+                x.append(lo + Double(b + 1) * width); y.append(counts[b])
+            }
+            series.append(.init(label: "level \(f.level)", x: x.map { $0 * 1e6 }, y: y))
+        }
+        // Level 0 (the high-resistance state) is a narrow peak: its own panel keeps the others readable.
+        try AtomicFile.write(SVGPlot(title: "Programmed read conductance per level (SPICE Monte Carlo)", xLabel: "conductance at read voltage [µS]",
+                                     panels: [.init(yLabel: "count (level 0)", series: Array(series.prefix(1))),
+                                              .init(yLabel: "count (levels 1–7)", series: Array(series.dropFirst()))]).render(),
+                             to: folder.appendingPathComponent("rram-levels.svg"))
+        try AtomicFile.write(md, to: folder.appendingPathComponent("rram-report.md"))
+    }
+}
+
+extension RRAMSynapse {
+    /// The surrogate an RRAM card describes.
+    public init(card: DeviceCard) throws {
+        guard card.device == "rram" else { throw ProtocolError(file: "card", "expected an rram card, got \(card.device)") }
+        func v(_ name: String) throws -> Double {
+            guard let x = card.value(name) else { throw ProtocolError(file: "rram card", "missing parameter '\(name)'") }
+            return x
+        }
+        var levels: [Level] = []
+        for l in 0..<8 {
+            levels.append(Level(conductance: try v("level\(l).conductance"), deviceSpread: try v("level\(l).deviceSpread"), cycleSpread: try v("level\(l).cycleSpread")))
+        }
+        self.init(levels: levels, readVoltage: try v("readVoltage"), nonlinearity: try v("nonlinearity"))
+    }
+}

@@ -1,0 +1,78 @@
+@testable import BrunoCalibration
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoSurrogates
+import Foundation
+import XCTest
+
+final class RRAMCalibrationTests: XCTestCase {
+    static let library = FeLIFCalibrationTests.library
+
+    /// The variance decomposition recovers known device and cycle spreads from synthetic data.
+    func testAnalysisOfVarianceRecoversKnownSpreads() {
+        var rng = SeededRandom(seed: 5)
+        let devices = 400, cycles = 5
+        var values: [Double] = []
+        for _ in 0..<devices {
+            let device = rng.gaussian()
+            for _ in 0..<cycles { values.append(100e-6 * (1 + 0.08 * device + 0.03 * rng.gaussian())) }
+        }
+        let fit = RRAMCalibration.analyse(level: 3, values: values, devices: devices, cycles: cycles)
+        XCTAssertEqual(fit.conductance, 100e-6, accuracy: 100e-6 * 0.01)
+        XCTAssertEqual(fit.deviceSpread, 0.08, accuracy: 0.08 * 0.1)
+        XCTAssertEqual(fit.cycleSpread, 0.03, accuracy: 0.03 * 0.05)
+        XCTAssertEqual(fit.samples, 2000)
+    }
+
+    /// Calibration follows the netlist's variability: twice the cycle-to-cycle σ of ν0, about twice the fitted
+    /// cycle spread; no variability at all, no spread.
+    func testWiderVariabilityGivesWiderFittedSpread() async throws {
+        let pool = try SpicePool(count: 2)
+        let programmer = RRAMProgrammer(library: Self.library)
+        func meanCycleSpread(_ sigma: Double) async throws -> Double {
+            let v = RRAMVariability(cycleNuSigma: sigma, seed: 3)
+            let fits = try await RRAMCalibration(programmer: programmer, variability: v, devices: 4, cycles: 4).measure(on: pool)
+            return fits[3...].map(\.cycleSpread).reduce(0, +) / 5   // levels 3–7
+        }
+        let none = try await meanCycleSpread(0)
+        let narrow = try await meanCycleSpread(0.05)
+        let wide = try await meanCycleSpread(0.1)
+        XCTAssertEqual(none, 0, accuracy: 1e-9)
+        XCTAssertEqual(wide / narrow, 2, accuracy: 0.6, "narrow \(narrow), wide \(wide)")
+    }
+
+    func testReadNonlinearityIsTheModelsV0() throws {
+        let spice = try SpiceInstance()
+        let cal = RRAMCalibration(programmer: RRAMProgrammer(library: Self.library), variability: .none, devices: 2, cycles: 2)
+        XCTAssertEqual(try cal.readNonlinearity(on: spice, library: Self.library).v0, 0.25, accuracy: 1e-4)
+    }
+
+    func testCommittedCardMatchesTheNetlistAndLoads() throws {
+        let url = FeLIFCalibrationTests.root.appendingPathComponent("calibration/rram.card.json")
+        let card = try DeviceCard.load(url)
+        let synapse = try RRAMSynapse(card: card)
+        XCTAssertEqual(synapse.levels.count, 8)
+        XCTAssertEqual(synapse.levels.map(\.conductance), synapse.levels.map(\.conductance).sorted(), "levels are ordered")
+        XCTAssertLessThan(try XCTUnwrap(card.statistics["held_out_spread_error_max"]), 0.10)
+        XCTAssertEqual(card.provenance.netlistSHA256, try SHA256.hex(ofFile: FeLIFCalibrationTests.root.appendingPathComponent(card.provenance.netlist)),
+                       "the committed card was made from another version of the netlist: re-run `bruno calibrate rram --out calibration`")
+        // The surrogate's read current follows the sinh law through the read point.
+        XCTAssertEqual(synapse.current(conductance: 1e-4, voltage: 0.2), 2e-5, accuracy: 1e-15)
+    }
+
+    func testProtocolErrors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-rram-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("r.toml")
+        for (text, expected) in [
+            ("[simulation]\nnetlist = \"x.cir\"\n[monte_carlo]\ndevices = 1\n", "devices ≥ 2"),
+            ("[simulation]\nnetlist = \"x.cir\"\n[variability]\nseed = 2\n", "held_out_seed must differ"),
+            ("[simulation]\nnetlist = \"x.cir\"\n[variability]\ncycle_sigma = 0.1\n", "did you mean"),
+        ] {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try RRAMProtocol.load(url)) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
+        }
+    }
+}
