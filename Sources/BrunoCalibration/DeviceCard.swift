@@ -101,10 +101,13 @@ extension FeLIFCalibrationResult {
             "rms_residual": fit.rms, "cost": fit.cost, "iterations": Double(fit.iterations), "evaluations": Double(fit.evaluations),
             "fitted_nrmse_max": used.map(\.nrmse).max() ?? .nan,
             "fitted_first_spike_error_max": used.compactMap(\.firstSpikeError).max() ?? 0,
+            "fitted_r_squared_min": used.map(\.rSquared).min() ?? .nan,
+            "f_i_rate_error_max": stimuli.compactMap(\.rateError).max() ?? .nan,
         ]
         if !held.isEmpty {
             stats["held_out_nrmse_max"] = held.map(\.nrmse).max()!
             stats["held_out_first_spike_error_max"] = held.compactMap(\.firstSpikeError).max() ?? 0
+            stats["held_out_r_squared_min"] = held.map(\.rSquared).min()!
         }
         stats = stats.filter { $0.value.isFinite }
         return DeviceCard(format: DeviceCard.format, version: DeviceCard.currentVersion, device: "felif", parameters: cardParameters(),

@@ -79,6 +79,11 @@ public struct FeLIFStimulusFit: Sendable, Equatable, Codable {
     public var surrogateSpikes: [Double]
     /// |t₁(surrogate) − t₁(SPICE)| / t₁(SPICE), nil without a SPICE spike.
     public var firstSpikeError: Double?
+    /// Coefficient of determination of the membrane trace (same samples as `nrmse`).
+    public var rSquared: Double
+    /// For constant stimuli with ≥ 2 spikes in both: |rate(surrogate) − rate(SPICE)| / rate(SPICE), rates
+    /// from the mean inter-spike interval.
+    public var rateError: Double?
 }
 
 /// Fits the continuous-time FeLIF surrogate to SPICE transients of a neuron netlist.
@@ -218,17 +223,24 @@ public struct FeLIFCalibration: Sendable {
                 }
             }
             var kept = 0.0, sum = 0.0, sumAll = 0.0
+            var keptValues: [Double] = []
             for k in 0..<n {
                 let e2 = pow(trace.membrane[k] - ref.membrane[k], 2)
                 sumAll += e2
                 let t = Double(k) * sampleInterval
-                if !excluded.contains(where: { t >= $0.0 && t <= $0.1 }) { sum += e2; kept += 1 }
+                if !excluded.contains(where: { t >= $0.0 && t <= $0.1 }) { sum += e2; kept += 1; keptValues.append(ref.membrane[k]) }
             }
+            let meanKept = keptValues.reduce(0, +) / Double(max(keptValues.count, 1))
+            let total = keptValues.map { ($0 - meanKept) * ($0 - meanKept) }.reduce(0, +)
+            func rate(_ spikes: [Double]) -> Double? { spikes.count >= 2 ? Double(spikes.count - 1) / (spikes.last! - spikes.first!) : nil }
+            var rateError: Double?
+            if ref.stimulus.currents.count == 1, let a = rate(trace.spikes), let b = rate(ref.spikes) { rateError = abs(a - b) / b }
             let range = max((ref.membrane.max() ?? 0) - (ref.membrane.min() ?? 0), 1e-12)
             let firstError = ref.spikes.first.map { t in abs((trace.spikes.first ?? ref.stimulus.duration) - t) / t }
             return FeLIFStimulusFit(name: ref.stimulus.name, heldOut: ref.stimulus.heldOut, nrmse: (sum / max(kept, 1)).squareRoot() / range,
                                     rawNRMSE: (sumAll / Double(max(n, 1))).squareRoot() / range,
-                                    spiceSpikes: ref.spikes, surrogateSpikes: trace.spikes, firstSpikeError: firstError)
+                                    spiceSpikes: ref.spikes, surrogateSpikes: trace.spikes, firstSpikeError: firstError,
+                                    rSquared: total > 0 ? 1 - sum / total : 1, rateError: rateError)
         }
         return FeLIFCalibrationResult(fit: result, simulation: sim, stimuli: perStimulus)
     }

@@ -11,9 +11,9 @@ public enum FeLIFReport {
         for p in card.parameters where p.fitted {
             md += "| \(p.name) | \(String(format: "%.5g", p.value)) | \(p.stderr.map { String(format: "%.2g", $0) } ?? "—") | \(p.unit) | [\(String(format: "%.3g", p.lower ?? .nan)), \(String(format: "%.3g", p.upper ?? .nan))] | \(p.atBound == true ? "**yes**" : "no") |\n"
         }
-        md += "\n## Agreement per stimulus\n\n| stimulus | set | membrane NRMSE | raw NRMSE | SPICE spikes | surrogate spikes | first-spike error |\n|---|---|---|---|---|---|---|\n"
+        md += "\n## Agreement per stimulus\n\n| stimulus | set | membrane NRMSE | R² | raw NRMSE | SPICE spikes | surrogate spikes | first-spike error | rate error |\n|---|---|---|---|---|---|---|---|---|\n"
         for s in result.stimuli {
-            md += "| \(s.name) | \(s.heldOut ? "held out" : "fitted") | \(String(format: "%.3f %%", s.nrmse * 100)) | \(String(format: "%.2f %%", s.rawNRMSE * 100)) | \(s.spiceSpikes.count) | \(s.surrogateSpikes.count) | \(s.firstSpikeError.map { String(format: "%.3f %%", $0 * 100) } ?? "—") |\n"
+            md += "| \(s.name) | \(s.heldOut ? "held out" : "fitted") | \(String(format: "%.3f %%", s.nrmse * 100)) | \(String(format: "%.5f", s.rSquared)) | \(String(format: "%.2f %%", s.rawNRMSE * 100)) | \(s.spiceSpikes.count) | \(s.surrogateSpikes.count) | \(s.firstSpikeError.map { String(format: "%.3f %%", $0 * 100) } ?? "—") | \(s.rateError.map { String(format: "%.3f %%", $0 * 100) } ?? "—") |\n"
         }
         md += "\nMembrane NRMSE is over the samples outside the circuit's reset pulses and outside the interval between corresponding spikes of the two models (spike timing is the last column); raw NRMSE is over every sample.\n"
         md += "\n![f–I curve](felif-fi.svg)\n\n## Traces\n\n"

@@ -41,6 +41,12 @@ public struct FeLIFStimulus: Sendable, Equatable, Codable {
     /// The neuron netlist driven by this stimulus: its `Iin` source gets the stimulus and its `.tran` the
     /// duration. Throws, naming the netlist, if it has no `Iin` source or no `.tran` line.
     public func deck(from base: Netlist) throws -> Netlist {
+        if let bad = currents.firstIndex(where: { !$0.isFinite }) {
+            throw CalibrationError.invalidParameter("stimulus '\(name)': current \(bad + 1) is \(currents[bad]), not a finite number")
+        }
+        guard duration > 0, duration.isFinite, window > 0, !currents.isEmpty else {
+            throw CalibrationError.invalidParameter("stimulus '\(name)': needs a positive duration and window and at least one current")
+        }
         var deck = base
         guard let i = deck.lines.indices.dropFirst().first(where: { Netlist.keywordOf(deck.lines[$0].text) == "iin" }) else {
             throw CalibrationError.netlistShape("\(base.name) has no current source `Iin` driving the membrane (expected a line like `Iin 0 mem DC {iin}`)")

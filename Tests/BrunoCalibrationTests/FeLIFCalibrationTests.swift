@@ -88,6 +88,13 @@ final class FeLIFCalibrationTests: XCTestCase {
         }
     }
 
+    func testNonFiniteStimulusIsRejectedByName() throws {
+        let bad = FeLIFStimulus(name: "glitch", window: 1e-3, currents: [1e-9, .nan], duration: 2e-3)
+        XCTAssertThrowsError(try bad.deck(from: try netlist())) { error in
+            XCTAssertTrue("\(error)".contains("stimulus 'glitch': current 2 is nan"), "\(error)")
+        }
+    }
+
     func testFailedStimulusIsNamed() async throws {
         let pool = try SpicePool(count: 1)
         // A threshold expression with an undefined parameter makes every run fail.
