@@ -44,6 +44,17 @@ public struct DeviceCard: Codable, Sendable, Equatable {
 
     public func value(_ name: String) -> Double? { parameters.first { $0.name == name }?.value }
 
+    /// A parameter every card of this device must have; a clear error when it is missing.
+    public func required(_ name: String) throws -> Double {
+        guard let x = value(name) else { throw ProtocolError(file: "\(device) card", "missing parameter '\(name)'") }
+        return x
+    }
+
+    /// Refuses a card of another device (e.g. an RRAM card given where a FeLIF card is expected).
+    public func requireDevice(_ expected: String) throws {
+        guard device == expected else { throw ProtocolError(file: "card", "expected a \(expected) card, got \(device)") }
+    }
+
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -118,11 +129,8 @@ extension FeLIFCalibrationResult {
 extension FeLIFTraceSimulation {
     /// The surrogate a FeLIF card describes (every parameter must be present).
     public init(card: DeviceCard) throws {
-        guard card.device == "felif" else { throw ProtocolError(file: "card", "expected a felif card, got \(card.device)") }
-        func v(_ name: String) throws -> Double {
-            guard let x = card.value(name) else { throw ProtocolError(file: "felif card", "missing parameter '\(name)'") }
-            return x
-        }
+        try card.requireDevice("felif")
+        let v = card.required
         var s = FeLIFSurrogate()
         s.area = try v("area"); s.tFe = try v("tFe"); s.epsFe = try v("epsFe"); s.tInt = try v("tInt"); s.epsInt = try v("epsInt")
         s.saturationPolarization = try v("saturationPolarization"); s.tau0 = try v("tau0"); s.activationField = try v("activationField")

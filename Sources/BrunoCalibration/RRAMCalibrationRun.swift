@@ -154,11 +154,8 @@ public struct RRAMCalibrationRun: Sendable {
 extension RRAMSynapse {
     /// The surrogate an RRAM card describes.
     public init(card: DeviceCard) throws {
-        guard card.device == "rram" else { throw ProtocolError(file: "card", "expected an rram card, got \(card.device)") }
-        func v(_ name: String) throws -> Double {
-            guard let x = card.value(name) else { throw ProtocolError(file: "rram card", "missing parameter '\(name)'") }
-            return x
-        }
+        try card.requireDevice("rram")
+        let v = card.required
         var levels: [Level] = []
         for l in 0..<8 {
             levels.append(Level(conductance: try v("level\(l).conductance"), deviceSpread: try v("level\(l).deviceSpread"), cycleSpread: try v("level\(l).cycleSpread")))

@@ -82,6 +82,8 @@ final class ProtocolAndCardTests: XCTestCase {
         XCTAssertThrowsError(try DeviceCard.load(v2)) { XCTAssertTrue("\($0)".contains("version 2 is not supported"), "\($0)") }
         let noDevice = try write(good.replacingOccurrences(of: "\"device\" : \"felif\",", with: ""), name: "nodev.json")
         XCTAssertThrowsError(try DeviceCard.load(noDevice)) { XCTAssertTrue("\($0)".contains("missing field 'device'"), "\($0)") }
+        let rram = try DeviceCard.load(Self.root.appendingPathComponent("calibration/rram.card.json"))
+        XCTAssertThrowsError(try FeLIFTraceSimulation(card: rram)) { XCTAssertTrue("\($0)".contains("expected a felif card, got rram"), "\($0)") }
         let foreign = try write("{\"format\": \"something\"}", name: "f.json")
         XCTAssertThrowsError(try DeviceCard.load(foreign)) { XCTAssertTrue("\($0)".contains("not a Bruno device card"), "\($0)") }
     }
