@@ -4,6 +4,12 @@ import BrunoSupport
 import BrunoSurrogates
 import Foundation
 
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
+}
+
 /// Per-level statistics of a Monte-Carlo programming experiment.
 public struct RRAMLevelFit: Sendable, Equatable, Codable {
     public var level: Int
@@ -26,16 +32,57 @@ public struct RRAMCalibration: Sendable {
     public var variability: RRAMVariability
     public var devices: Int
     public var cycles: Int
+    /// Incremental programming with verify instead of one RESET + SET per programming.
+    public var incremental: RRAMIncrementalProgramming?
 
-    public init(programmer: RRAMProgrammer, variability: RRAMVariability, devices: Int, cycles: Int) {
+    public init(programmer: RRAMProgrammer, variability: RRAMVariability, devices: Int, cycles: Int, incremental: RRAMIncrementalProgramming? = nil) {
         self.programmer = programmer
         self.variability = variability
         self.devices = devices
         self.cycles = cycles
+        self.incremental = incremental
+    }
+
+    /// Pulses per programming and how many programmings ended outside the window (incremental programming).
+    public struct ProgrammingStatistics: Sendable, Equatable, Codable {
+        public var meanPulses: Double
+        public var unverified: Int
     }
 
     /// Programs every (level, device, cycle) in SPICE, in parallel; a failed run is an error naming it.
     public func measure(on pool: SpicePool, deviceOffset: Int = 0, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> [RRAMLevelFit] {
+        try await measureWithStatistics(on: pool, deviceOffset: deviceOffset, progress: progress).levels
+    }
+
+    public func measureWithStatistics(on pool: SpicePool, deviceOffset: Int = 0, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws
+        -> (levels: [RRAMLevelFit], programming: ProgrammingStatistics?)
+    {
+        if let ispp = incremental {
+            let cells = (0..<RRAMProgrammer.levels).flatMap { l in (0..<devices).flatMap { d in (0..<cycles).map { c in (l, d + deviceOffset, c) } } }
+            let counter = Counter()
+            let outcomes = try await withThrowingTaskGroup(of: (Int, RRAMIncrementalProgramming.Outcome).self) { group in
+                for (i, cell) in cells.enumerated() {
+                    group.addTask {
+                        do {
+                            let o = try await ispp.program(level: cell.0, device: cell.1, firstCycle: cell.2 * ispp.maxPulses,
+                                                           variability: self.variability, programmer: self.programmer, on: pool)
+                            progress?(counter.next(), cells.count)
+                            return (i, o)
+                        } catch let e as SpiceError {
+                            throw CalibrationError.stimulusFailed(stimulus: "level \(cell.0), device \(cell.1), cycle \(cell.2)", reason: e.description)
+                        }
+                    }
+                }
+                var out = [RRAMIncrementalProgramming.Outcome?](repeating: nil, count: cells.count)
+                for try await (i, o) in group { out[i] = o }
+                return out.map { $0! }
+            }
+            var values = [[Double]](repeating: [], count: RRAMProgrammer.levels)
+            for (cell, o) in zip(cells, outcomes) { values[cell.0].append(o.result.conductance) }
+            let stats = ProgrammingStatistics(meanPulses: Double(outcomes.map(\.pulses).reduce(0, +)) / Double(outcomes.count),
+                                              unverified: outcomes.filter { !$0.verified }.count)
+            return (values.enumerated().map { RRAMCalibration.analyse(level: $0.offset, values: $0.element, devices: devices, cycles: cycles) }, stats)
+        }
         var jobs: [(Netlist, Analysis)] = []
         var labels: [(Int, Int, Int)] = []
         for level in 0..<RRAMProgrammer.levels {
@@ -57,7 +104,7 @@ public struct RRAMCalibration: Sendable {
                 values[label.0].append(try programmer.result(r, level: label.0).conductance)
             }
         }
-        return values.enumerated().map { level, v in RRAMCalibration.analyse(level: level, values: v, devices: devices, cycles: cycles) }
+        return (values.enumerated().map { level, v in RRAMCalibration.analyse(level: level, values: v, devices: devices, cycles: cycles) }, nil)
     }
 
     /// One-way ANOVA with devices as groups: σ_c² = within-device variance, σ_d² = variance of device means − σ_c²/cycles.

@@ -14,10 +14,12 @@ public struct RRAMProtocol: Sendable {
     public var cycles: Int
     public var heldOutDevices: Int
     public var heldOutSeed: UInt64
+    /// Incremental programming with verify; nil for one RESET + SET per programming.
+    public var incremental: RRAMIncrementalProgramming?
 
     public static func load(_ url: URL) throws -> RRAMProtocol {
         let file = url.path
-        let root = try StrictTable(try StrictTable.parse(url), path: "top level", file: file, allowed: ["simulation", "variability", "monte_carlo"])
+        let root = try StrictTable(try StrictTable.parse(url), path: "top level", file: file, allowed: ["simulation", "variability", "monte_carlo", "programming"])
         guard let sim = try root.subtable("simulation", allowed: ["netlist", "read_voltage"]) else { throw ProtocolError(file: file, "missing [simulation] table") }
         let path = try sim.string("netlist")
         let netlist = path.hasPrefix("/") ? URL(fileURLWithPath: path) : url.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
@@ -29,9 +31,23 @@ public struct RRAMProtocol: Sendable {
             seed: UInt64(try v?.int("seed", default: 1) ?? 1))
         let devices = try mc?.int("devices", default: 50) ?? 50, cycles = try mc?.int("cycles", default: 4) ?? 4
         guard devices >= 2, cycles >= 2 else { throw ProtocolError(file: file, "[monte_carlo] needs devices ≥ 2 and cycles ≥ 2 to separate device and cycle spreads") }
+        var incremental: RRAMIncrementalProgramming?
+        if let pr = try root.subtable("programming", allowed: ["method", "tolerance", "max_pulses", "start_fraction", "step_pulse"]) {
+            switch try pr.string("method", default: "single") {
+            case "single": break
+            case "ispp":
+                var ispp = RRAMIncrementalProgramming(tolerance: try pr.positive("tolerance", default: 0.05), maxPulses: try pr.int("max_pulses", default: 24))
+                ispp.startFraction = try pr.positive("start_fraction", default: 0.85)
+                ispp.stepPulse = try pr.positive("step_pulse", default: 0.5e-6)
+                guard ispp.maxPulses >= 1 else { throw ProtocolError(file: file, "[programming] max_pulses must be at least 1") }
+                incremental = ispp
+            case let other:
+                throw ProtocolError(file: file, "[programming] unknown method '\(other)'; expected single or ispp")
+            }
+        }
         let p = RRAMProtocol(file: url, netlist: netlist, readVoltage: try sim.positive("read_voltage", default: 0.2), variability: variability,
                              devices: devices, cycles: cycles, heldOutDevices: try mc?.int("held_out_devices", default: devices) ?? devices,
-                             heldOutSeed: UInt64(try mc?.int("held_out_seed", default: 2) ?? 2))
+                             heldOutSeed: UInt64(try mc?.int("held_out_seed", default: 2) ?? 2), incremental: incremental)
         if p.heldOutSeed == p.variability.seed { throw ProtocolError(file: file, "[monte_carlo] held_out_seed must differ from [variability] seed") }
         return p
     }
@@ -60,15 +76,15 @@ public struct RRAMCalibrationRun: Sendable {
         var programmer = RRAMProgrammer(library: library)
         programmer.netlistURL = netlistURL
         programmer.readVoltage = p.readVoltage
-        let calibration = RRAMCalibration(programmer: programmer, variability: p.variability, devices: p.devices, cycles: p.cycles)
+        let calibration = RRAMCalibration(programmer: programmer, variability: p.variability, devices: p.devices, cycles: p.cycles, incremental: p.incremental)
         let total = 8 * p.devices * p.cycles
-        log("programming 8 levels × \(p.devices) devices × \(p.cycles) cycles = \(total) SPICE runs on \(pool.count) instance(s)…")
+        log("programming 8 levels × \(p.devices) devices × \(p.cycles) cycles = \(total) programmings (\(p.incremental == nil ? "one RESET + SET each" : "incremental pulses with verify")) on \(pool.count) ngspice instance(s)…")
         let t0 = Date()
         let step = max(1, total / 10)
-        let fitted = try await calibration.measure(on: pool) { done, all in if done % step == 0 || done == all { log("  SPICE run \(done)/\(all)") } }
+        let (fitted, programming) = try await calibration.measureWithStatistics(on: pool) { done, all in if done % step == 0 || done == all { log("  programmed \(done)/\(all)") } }
         var heldOutVariability = p.variability
         heldOutVariability.seed = p.heldOutSeed
-        let heldOutCalibration = RRAMCalibration(programmer: programmer, variability: heldOutVariability, devices: p.heldOutDevices, cycles: p.cycles)
+        let heldOutCalibration = RRAMCalibration(programmer: programmer, variability: heldOutVariability, devices: p.heldOutDevices, cycles: p.cycles, incremental: p.incremental)
         log(String(format: "fit set done in %.0f s; held-out set (seed %llu)…", Date().timeIntervalSince(t0), p.heldOutSeed))
         let heldOut = try await heldOutCalibration.measure(on: pool)
         let nl = try calibration.readNonlinearity(on: pool.instances[0], library: library)
@@ -91,6 +107,11 @@ public struct RRAMCalibrationRun: Sendable {
         }
         stats["held_out_mean_error_max"] = worstMean
         stats["held_out_spread_error_max"] = worstSpread
+        if let programming, let ispp = p.incremental {
+            stats["ispp_mean_pulses"] = programming.meanPulses
+            stats["ispp_unverified"] = Double(programming.unverified)
+            stats["ispp_tolerance"] = ispp.tolerance
+        }
         parameters.append(.init(name: "readVoltage", value: p.readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil))
         parameters.append(.init(name: "nonlinearity", value: nl.v0, unit: "V", fitted: true, stderr: nl.error, lower: 0.01, upper: 10, atBound: false))
         let version = (try? pool.instances[0].version()) ?? "ngspice (version unknown)"
