@@ -48,13 +48,13 @@ public struct FeLIFStimulus: Sendable, Equatable, Codable {
             throw CalibrationError.invalidParameter("stimulus '\(name)': needs a positive duration and window and at least one current")
         }
         var deck = base
-        guard let i = deck.lines.indices.dropFirst().first(where: { Netlist.keywordOf(deck.lines[$0].text) == "iin" }) else {
+        guard let i = deck.lines.indices.dropFirst().first(where: { Netlist.keyword(of: deck.lines[$0].text) == "iin" }) else {
             throw CalibrationError.netlistShape("\(base.name) has no current source `Iin` driving the membrane (expected a line like `Iin 0 mem DC {iin}`)")
         }
         let tokens = deck.lines[i].text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard tokens.count >= 3 else { throw CalibrationError.netlistShape("\(base.name) line \(i + 1): `Iin` needs two nodes") }
         deck.lines[i].text = "\(tokens[0]) \(tokens[1]) \(tokens[2]) \(sourceValue)"
-        guard let t = deck.lines.indices.first(where: { Netlist.keywordOf(deck.lines[$0].text) == ".tran" }) else {
+        guard let t = deck.lines.indices.first(where: { Netlist.keyword(of: deck.lines[$0].text) == ".tran" }) else {
             throw CalibrationError.netlistShape("\(base.name) has no .tran line")
         }
         let step = Netlist.spiceNumber(min(10e-6, duration / 1000))

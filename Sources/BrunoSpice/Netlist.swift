@@ -141,9 +141,7 @@ public struct Netlist: Sendable, Equatable {
     // MARK: - Internals
 
     /// The first token of a line, lower-cased (`.param`, `.include`, `r1`, …).
-    public static func keywordOf(_ text: String) -> String { keyword(of: text) }
-
-    static func keyword(of text: String) -> String {
+    public static func keyword(of text: String) -> String {
         let trimmed = text.drop { $0 == " " || $0 == "\t" }
         return String(trimmed.prefix { $0 != " " && $0 != "\t" && $0 != "(" }).lowercased()
     }
