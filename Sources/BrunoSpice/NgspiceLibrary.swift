@@ -14,7 +14,6 @@ typealias NgInit = @convention(c) (
 typealias NgCommand = @convention(c) (UnsafeMutablePointer<CChar>?) -> Int32
 typealias NgCirc = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32
 typealias NgGetVecInfo = @convention(c) (UnsafeMutablePointer<CChar>?) -> UnsafeMutablePointer<vector_info>?
-typealias NgCurPlot = @convention(c) () -> UnsafeMutablePointer<CChar>?
 typealias NgAllPlots = @convention(c) () -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 typealias NgAllVecs = @convention(c) (UnsafeMutablePointer<CChar>?) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 
@@ -35,7 +34,6 @@ final class NgspiceLibrary: @unchecked Sendable {
     let command: NgCommand
     let circ: NgCirc
     let getVecInfo: NgGetVecInfo
-    let curPlot: NgCurPlot
     let allPlots: NgAllPlots
     let allVecs: NgAllVecs
     private var closed = false
@@ -83,7 +81,6 @@ final class NgspiceLibrary: @unchecked Sendable {
             command = try symbol("ngSpice_Command", as: NgCommand.self)
             circ = try symbol("ngSpice_Circ", as: NgCirc.self)
             getVecInfo = try symbol("ngGet_Vec_Info", as: NgGetVecInfo.self)
-            curPlot = try symbol("ngSpice_CurPlot", as: NgCurPlot.self)
             allPlots = try symbol("ngSpice_AllPlots", as: NgAllPlots.self)
             allVecs = try symbol("ngSpice_AllVecs", as: NgAllVecs.self)
         } catch {
