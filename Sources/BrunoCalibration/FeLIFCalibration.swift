@@ -136,20 +136,7 @@ public struct FeLIFCalibration: Sendable {
     /// Linear interpolation of (t, v) at k·interval, k = 0…duration/interval.
     static func resample(_ t: [Double], _ v: [Double], interval: Double, duration: Double) -> [Double] {
         let n = Int((duration / interval).rounded())
-        var out: [Double] = []
-        out.reserveCapacity(n + 1)
-        var j = 0
-        for k in 0...n {
-            let tk = Double(k) * interval
-            while j + 1 < t.count && t[j + 1] < tk { j += 1 }
-            if j + 1 < t.count, t[j + 1] > t[j] {
-                let f = min(max((tk - t[j]) / (t[j + 1] - t[j]), 0), 1)
-                out.append(v[j] + f * (v[j + 1] - v[j]))
-            } else {
-                out.append(v[min(j, v.count - 1)])
-            }
-        }
-        return out
+        return Resample.linear(x: t, y: v, at: (0...n).map { Double($0) * interval })
     }
 
     func simulation(_ values: [Double]) -> FeLIFTraceSimulation {

@@ -1,3 +1,4 @@
+import BrunoSupport
 import Foundation
 
 /// The UEA/UCR time-series classification format (`.ts`, sktime's format): a header of `@key value` lines,
@@ -90,20 +91,10 @@ public enum UEATimeSeries {
             guard end >= start else { throw DataError(file: file, location: "line \(c.line)", "dimensions do not overlap in time") }
             let steps = Int(((end - start) / options.gridStep).rounded(.down)) + 1
             var values = [Float](repeating: 0, count: steps * channels)
+            let grid = (0..<steps).map { start + Double($0) * options.gridStep }
             for (d, series) in c.dims.enumerated() {
-                var j = 0
-                for s in 0..<steps {
-                    let t = start + Double(s) * options.gridStep
-                    while j + 1 < series.count && series[j + 1].0 < t { j += 1 }
-                    let v: Double
-                    if j + 1 < series.count, series[j + 1].0 > series[j].0 {
-                        let f = min(max((t - series[j].0) / (series[j + 1].0 - series[j].0), 0), 1)
-                        v = series[j].1 + f * (series[j + 1].1 - series[j].1)
-                    } else {
-                        v = series[j].1
-                    }
-                    values[s * channels + d] = Float(v)
-                }
+                let resampled = Resample.linear(x: series.map(\.0), y: series.map(\.1), at: grid)
+                for s in 0..<steps { values[s * channels + d] = Float(resampled[s]) }
             }
             samples.append(.init(values: values, steps: steps, label: label))
         }

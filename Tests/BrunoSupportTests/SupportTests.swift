@@ -72,3 +72,11 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(SHA256.hex(Data(repeating: 0x61, count: 1000)), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+final class ResampleTests: XCTestCase {
+    func testLinearResamplingHoldsEndsAndInterpolates() {
+        let x = [0.0, 1, 1, 3], y = [0.0, 2, 5, 9]
+        // Before the first sample and after the last: held. At a repeated time: the earlier value.
+        XCTAssertEqual(Resample.linear(x: x, y: y, at: [-1, 0, 0.5, 1, 2, 3, 4]), [0, 0, 1, 2, 7, 9, 9])
+    }
+}
