@@ -4,12 +4,6 @@ import BrunoSupport
 import BrunoSurrogates
 import Foundation
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int { lock.withLock { value += 1; return value } }
-}
-
 /// Per-level statistics of a Monte-Carlo programming experiment.
 public struct RRAMLevelFit: Sendable, Equatable, Codable {
     public var level: Int
@@ -59,14 +53,14 @@ public struct RRAMCalibration: Sendable {
     {
         if let ispp = incremental {
             let cells = (0..<RRAMProgrammer.levels).flatMap { l in (0..<devices).flatMap { d in (0..<cycles).map { c in (l, d + deviceOffset, c) } } }
-            let counter = Counter()
+            let counter = AtomicCounter()
             let outcomes = try await withThrowingTaskGroup(of: (Int, RRAMIncrementalProgramming.Outcome).self) { group in
                 for (i, cell) in cells.enumerated() {
                     group.addTask {
                         do {
                             let o = try await ispp.program(level: cell.0, device: cell.1, firstCycle: cell.2 * ispp.maxPulses,
                                                            variability: self.variability, programmer: self.programmer, on: pool)
-                            progress?(counter.next(), cells.count)
+                            progress?(counter.increment(), cells.count)
                             return (i, o)
                         } catch let e as SpiceError {
                             throw CalibrationError.stimulusFailed(stimulus: "level \(cell.0), device \(cell.1), cycle \(cell.2)", reason: e.description)

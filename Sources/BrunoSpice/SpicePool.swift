@@ -1,3 +1,4 @@
+import BrunoSupport
 import Foundation
 
 /// N independent ngspice instances for running independent simulations in parallel.
@@ -38,7 +39,7 @@ public final class SpicePool: Sendable {
         _ jobs: [(Netlist, Analysis)],
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) async -> [Result<SimulationResult, SpiceError>] {
-        let counter = ProgressCounter()
+        let counter = AtomicCounter()
         return await withTaskGroup(of: (Int, Result<SimulationResult, SpiceError>).self) { group in
             for (i, job) in jobs.enumerated() {
                 group.addTask {
@@ -80,10 +81,4 @@ actor InstanceQueue {
             waiters.removeFirst().resume(returning: index)
         }
     }
-}
-
-final class ProgressCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
 }
