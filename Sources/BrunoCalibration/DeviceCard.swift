@@ -1,3 +1,4 @@
+import BrunoSpice
 import BrunoSupport
 import BrunoSurrogates
 import Foundation
@@ -28,6 +29,33 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         public var seeds: [String: UInt64]
         public var date: String
         public var tool: String
+
+        public init(netlist: String, netlistSHA256: String, ngspice: String, protocolFile: String, protocolSHA256: String,
+                    seeds: [String: UInt64], date: String, tool: String) {
+            self.netlist = netlist
+            self.netlistSHA256 = netlistSHA256
+            self.ngspice = ngspice
+            self.protocolFile = protocolFile
+            self.protocolSHA256 = protocolSHA256
+            self.seeds = seeds
+            self.date = date
+            self.tool = tool
+        }
+
+        /// The provenance of a calibration run now: both files hashed, paths relative to the working directory
+        /// when below it (so committed cards carry no machine paths), the ngspice version of `spice`.
+        public static func now(netlist: URL, protocolFile: URL, seeds: [String: UInt64], tool: String, spice: SpiceInstance) throws -> Provenance {
+            Provenance(netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
+                       ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
+                       protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
+                       seeds: seeds, date: ISO8601DateFormatter().string(from: Date()), tool: tool)
+        }
+
+        static func display(_ url: URL) -> String {
+            let cwd = FileManager.default.currentDirectoryPath + "/"
+            let path = url.standardizedFileURL.path
+            return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+        }
     }
 
     public var format: String

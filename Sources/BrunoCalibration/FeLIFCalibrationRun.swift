@@ -15,13 +15,6 @@ public struct FeLIFCalibrationRun: Sendable {
         self.netlistOverride = netlistOverride
     }
 
-    /// A path relative to the working directory when it lies below it (so committed cards carry no machine paths).
-    static func display(_ url: URL) -> String {
-        let cwd = FileManager.default.currentDirectoryPath + "/"
-        let path = url.standardizedFileURL.path
-        return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
-    }
-
     public func run(pool: SpicePool, out: URL, log: @escaping @Sendable (String) -> Void) async throws -> DeviceCard {
         let p = protocolFile
         let netlistURL = netlistOverride ?? p.netlist
@@ -39,11 +32,8 @@ public struct FeLIFCalibrationRun: Sendable {
         let result = try calibration.fit(references, optimizer: optimizer)
         log(String(format: "fit done in %.1f s total: held-out NRMSE %.3f %%, worst first-spike error %.3f %%",
                    Date().timeIntervalSince(t0), result.heldOutNRMSE * 100, result.worstFirstSpikeError * 100))
-        let version = (try? pool.instances[0].version()) ?? "ngspice (version unknown)"
-        let provenance = DeviceCard.Provenance(
-            netlist: FeLIFCalibrationRun.display(netlistURL), netlistSHA256: try SHA256.hex(ofFile: netlistURL), ngspice: version,
-            protocolFile: FeLIFCalibrationRun.display(p.file), protocolSHA256: try SHA256.hex(ofFile: p.file), seeds: ["fit": p.seed],
-            date: ISO8601DateFormatter().string(from: Date()), tool: "bruno calibrate felif")
+        let provenance = try DeviceCard.Provenance.now(netlist: netlistURL, protocolFile: p.file, seeds: ["fit": p.seed],
+                                                       tool: "bruno calibrate felif", spice: pool.instances[0])
         let card = result.card(provenance: provenance)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try AtomicFile.write(try card.encoded(), to: out.appendingPathComponent("felif.card.json"))

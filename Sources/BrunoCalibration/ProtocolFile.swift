@@ -106,6 +106,11 @@ struct StrictTable {
         return row[b.count]
     }
 
+    /// A path named in a protocol file: absolute as given, relative to the protocol file's folder otherwise.
+    static func resolve(_ path: String, relativeTo file: URL) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : file.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
+    }
+
     static func parse(_ url: URL) throws -> TOMLTable {
         guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
             throw ProtocolError(file: url.path, "file not found or not UTF-8 text")
@@ -141,8 +146,7 @@ public struct FeLIFProtocol: Sendable {
             throw ProtocolError(file: file, "missing [simulation] table")
         }
         let netlistPath = try sim.string("netlist")
-        let netlist = netlistPath.hasPrefix("/") ? URL(fileURLWithPath: netlistPath)
-            : url.deletingLastPathComponent().appendingPathComponent(netlistPath).standardizedFileURL
+        let netlist = StrictTable.resolve(netlistPath, relativeTo: url)
         let fit = try root.subtable("fit", allowed: ["quantities", "starts", "start_spread", "max_iterations", "seed"])
         var quantities: [FeLIFFitQuantity] = [.saturationPolarization, .dischargeCurrent, .threshold]
         if let fit, fit.table["quantities"] != nil {

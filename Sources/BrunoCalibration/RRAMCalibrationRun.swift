@@ -22,7 +22,7 @@ public struct RRAMProtocol: Sendable {
         let root = try StrictTable(try StrictTable.parse(url), path: "top level", file: file, allowed: ["simulation", "variability", "monte_carlo", "programming"])
         guard let sim = try root.subtable("simulation", allowed: ["netlist", "read_voltage"]) else { throw ProtocolError(file: file, "missing [simulation] table") }
         let path = try sim.string("netlist")
-        let netlist = path.hasPrefix("/") ? URL(fileURLWithPath: path) : url.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
+        let netlist = StrictTable.resolve(path, relativeTo: url)
         let v = try root.subtable("variability", allowed: ["device_sigma", "device_gamma_sigma", "cycle_nu_sigma", "cycle_gamma_sigma", "seed"])
         let mc = try root.subtable("monte_carlo", allowed: ["devices", "cycles", "held_out_devices", "held_out_seed"])
         let variability = RRAMVariability(
@@ -114,14 +114,11 @@ public struct RRAMCalibrationRun: Sendable {
         }
         parameters.append(.init(name: "readVoltage", value: p.readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil))
         parameters.append(.init(name: "nonlinearity", value: nl.v0, unit: "V", fitted: true, stderr: nl.error, lower: 0.01, upper: 10, atBound: false))
-        let version = (try? pool.instances[0].version()) ?? "ngspice (version unknown)"
         let card = DeviceCard(
             format: DeviceCard.format, version: DeviceCard.currentVersion, device: "rram", parameters: parameters, statistics: stats,
             stimuli: nil, correlation: nil,
-            provenance: .init(netlist: FeLIFCalibrationRun.display(netlistURL), netlistSHA256: try SHA256.hex(ofFile: netlistURL), ngspice: version,
-                              protocolFile: FeLIFCalibrationRun.display(p.file), protocolSHA256: try SHA256.hex(ofFile: p.file),
-                              seeds: ["variability": p.variability.seed, "held_out": p.heldOutSeed],
-                              date: ISO8601DateFormatter().string(from: Date()), tool: "bruno calibrate rram"))
+            provenance: try .now(netlist: netlistURL, protocolFile: p.file, seeds: ["variability": p.variability.seed, "held_out": p.heldOutSeed],
+                                 tool: "bruno calibrate rram", spice: pool.instances[0]))
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try AtomicFile.write(try card.encoded(), to: out.appendingPathComponent("rram.card.json"))
         try RRAMCalibrationRun.report(surrogate: surrogate, fitted: fitted, heldOut: heldOut, card: card, to: out)
