@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "BrunoSurrogates", targets: ["BrunoSurrogates"]),
         .library(name: "BrunoData", targets: ["BrunoData"]),
         .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
+        .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -40,11 +41,20 @@ let package = Package(
         ]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
+        // Training engine: batched layers (Linear, RRAM-quantized Linear, LIF, FeLIF with BRUNO/BPTT), losses,
+        // optimisers, configs, checkpoints. Compiled for AVX2 + FMA: without a CPU target, SIMD fused
+        // multiply-adds become per-lane library calls (see docs/training.md).
+        .target(
+            name: "BrunoTraining",
+            dependencies: ["BrunoSupport", "BrunoSurrogates", "BrunoDevices", "BrunoData", "BrunoCalibration",
+                           .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]
+        ),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
-                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration",
+                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +64,7 @@ let package = Package(
         .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
         .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
+        .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]

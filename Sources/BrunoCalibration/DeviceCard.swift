@@ -78,6 +78,16 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         return x
     }
 
+    /// A parameter with the unit the reader expects: a card written in other units (e.g. µC/cm² for a
+    /// polarization in C/m²) is refused rather than silently misread.
+    public func required(_ name: String, unit: String) throws -> Double {
+        guard let p = parameters.first(where: { $0.name == name }) else { throw ProtocolError(file: "\(device) card", "missing parameter '\(name)'") }
+        guard p.unit == unit else {
+            throw ProtocolError(file: "\(device) card", "parameter '\(name)' is in '\(p.unit)', expected '\(unit)'")
+        }
+        return p.value
+    }
+
     /// Refuses a card of another device (e.g. an RRAM card given where a FeLIF card is expected).
     public func requireDevice(_ expected: String) throws {
         guard device == expected else { throw ProtocolError(file: "card", "expected a \(expected) card, got \(device)") }
@@ -158,13 +168,14 @@ extension FeLIFTraceSimulation {
     /// The surrogate a FeLIF card describes (every parameter must be present).
     public init(card: DeviceCard) throws {
         try card.requireDevice("felif")
-        let v = card.required
+        let v = card.required(_:unit:)
         var s = FeLIFSurrogate()
-        s.area = try v("area"); s.tFe = try v("tFe"); s.epsFe = try v("epsFe"); s.tInt = try v("tInt"); s.epsInt = try v("epsInt")
-        s.saturationPolarization = try v("saturationPolarization"); s.tau0 = try v("tau0"); s.activationField = try v("activationField")
-        s.alpha = try v("alpha"); s.softField = try v("softField"); s.leakCurrentDensity = try v("leakCurrentDensity")
-        s.leakVoltage = try v("leakVoltage"); s.dischargeCurrent = try v("dischargeCurrent"); s.parasiticCapacitance = try v("parasiticCapacitance")
-        s.threshold = try v("threshold"); s.resetVoltage = try v("resetVoltage"); s.voltageLimit = try v("voltageLimit")
-        self.init(surrogate: s, deadTime: try v("deadTime"))
+        s.area = try v("area", "m^2"); s.tFe = try v("tFe", "m"); s.epsFe = try v("epsFe", "1"); s.tInt = try v("tInt", "m"); s.epsInt = try v("epsInt", "1")
+        s.saturationPolarization = try v("saturationPolarization", "C/m^2"); s.tau0 = try v("tau0", "s")
+        s.activationField = try v("activationField", "V/m"); s.alpha = try v("alpha", "1"); s.softField = try v("softField", "V/m")
+        s.leakCurrentDensity = try v("leakCurrentDensity", "A/m^2"); s.leakVoltage = try v("leakVoltage", "V")
+        s.dischargeCurrent = try v("dischargeCurrent", "A"); s.parasiticCapacitance = try v("parasiticCapacitance", "F")
+        s.threshold = try v("threshold", "V"); s.resetVoltage = try v("resetVoltage", "V"); s.voltageLimit = try v("voltageLimit", "V")
+        self.init(surrogate: s, deadTime: try v("deadTime", "s"))
     }
 }

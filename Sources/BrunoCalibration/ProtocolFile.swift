@@ -14,12 +14,12 @@ public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 /// Strict access to a TOML table: every key must be known, every value of the expected type.
-struct StrictTable {
-    let table: TOMLTable
-    let path: String
-    let file: String
+package struct StrictTable {
+    package let table: TOMLTable
+    package let path: String
+    package let file: String
 
-    init(_ table: TOMLTable, path: String, file: String, allowed: [String]) throws {
+    package init(_ table: TOMLTable, path: String, file: String, allowed: [String]) throws {
         self.table = table
         self.path = path
         self.file = file
@@ -30,11 +30,11 @@ struct StrictTable {
         }
     }
 
-    func error(_ key: String, _ expected: String) -> ProtocolError {
+    package func error(_ key: String, _ expected: String) -> ProtocolError {
         ProtocolError(file: file, "[\(path)] '\(key)' must be \(expected)")
     }
 
-    func double(_ key: String, default d: Double? = nil) throws -> Double {
+    package func double(_ key: String, default d: Double? = nil) throws -> Double {
         guard let v = table[key] else {
             if let d { return d }
             throw ProtocolError(file: file, "[\(path)] missing '\(key)'")
@@ -44,25 +44,25 @@ struct StrictTable {
         throw error(key, "a finite number")
     }
 
-    func positive(_ key: String, default d: Double? = nil) throws -> Double {
+    package func positive(_ key: String, default d: Double? = nil) throws -> Double {
         let x = try double(key, default: d)
         guard x > 0 else { throw error(key, "positive (got \(x))") }
         return x
     }
 
-    func int(_ key: String, default d: Int) throws -> Int {
+    package func int(_ key: String, default d: Int) throws -> Int {
         guard let v = table[key] else { return d }
         guard let i = v.int else { throw error(key, "an integer") }
         return i
     }
 
-    func bool(_ key: String, default d: Bool) throws -> Bool {
+    package func bool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = table[key] else { return d }
         guard let b = v.bool else { throw error(key, "true or false") }
         return b
     }
 
-    func string(_ key: String, default d: String? = nil) throws -> String {
+    package func string(_ key: String, default d: String? = nil) throws -> String {
         guard let v = table[key] else {
             if let d { return d }
             throw ProtocolError(file: file, "[\(path)] missing '\(key)'")
@@ -71,12 +71,12 @@ struct StrictTable {
         return s
     }
 
-    func strings(_ key: String) throws -> [String] {
+    package func strings(_ key: String) throws -> [String] {
         guard let a = table[key]?.array else { throw error(key, "a list of strings") }
         return try a.map { guard let s = $0.string else { throw error(key, "a list of strings") }; return s }
     }
 
-    func doubles(_ key: String) throws -> [Double] {
+    package func doubles(_ key: String) throws -> [Double] {
         guard let a = table[key]?.array else { throw error(key, "a list of numbers") }
         return try a.map { v in
             if let x = v.double, x.isFinite { return x }
@@ -85,13 +85,13 @@ struct StrictTable {
         }
     }
 
-    func subtable(_ key: String, allowed: [String]) throws -> StrictTable? {
+    package func subtable(_ key: String, allowed: [String]) throws -> StrictTable? {
         guard let v = table[key] else { return nil }
         guard let t = v.table else { throw ProtocolError(file: file, "'\(key)' must be a table [\(key)]") }
         return try StrictTable(t, path: key, file: file, allowed: allowed)
     }
 
-    static func distance(_ a: String, _ b: String) -> Int {
+    package static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         var row = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {
@@ -107,11 +107,11 @@ struct StrictTable {
     }
 
     /// A path named in a protocol file: absolute as given, relative to the protocol file's folder otherwise.
-    static func resolve(_ path: String, relativeTo file: URL) -> URL {
+    package static func resolve(_ path: String, relativeTo file: URL) -> URL {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : file.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
     }
 
-    static func parse(_ url: URL) throws -> TOMLTable {
+    package static func parse(_ url: URL) throws -> TOMLTable {
         guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
             throw ProtocolError(file: url.path, "file not found or not UTF-8 text")
         }

@@ -130,6 +130,15 @@ public struct RRAMCalibrationRun: Sendable {
         return (f.values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(f.values.count - 1, 1))).squareRoot() / m
     }
 
+    /// Sampling variance of the relative standard deviation of `f.values`: Var(s)/s² ≈ (κ − 1)/(4n).
+    static func spreadSamplingVariance(_ f: RRAMLevelFit) -> Double {
+        let n = Double(f.values.count), m = f.values.reduce(0, +) / n
+        let m2 = f.values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / n
+        let m4 = f.values.map { let d = ($0 - m) * ($0 - m); return d * d }.reduce(0, +) / n
+        guard m2 > 0 else { return 0 }
+        return max(m4 / (m2 * m2) - 1, 0) / (4 * n)
+    }
+
     static func report(surrogate: RRAMSynapse, fitted: [RRAMLevelFit], heldOut: [RRAMLevelFit], card: DeviceCard, to folder: URL) throws {
         var md = "# RRAM calibration report\n\n"
         md += "Netlist `\(card.provenance.netlist)` (SHA-256 `\(card.provenance.netlistSHA256.prefix(16))…`), \(card.provenance.ngspice), protocol `\(card.provenance.protocolFile)`, \(card.provenance.date). "
@@ -137,14 +146,24 @@ public struct RRAMCalibrationRun: Sendable {
         md += "| level | G (µS) | ± | device spread | cycle spread | held-out G (µS) | mean error | ± sampling | spread fit / held out | spread error | ± sampling |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         for (f, h) in zip(fitted, heldOut) {
             let s = surrogate.levels[f.level].totalSpread, hs = totalSpread(h)
-            // Relative standard error of a standard deviation from n samples: 1/√(2(n−1)); two independent sets.
-            let sampling = (1 / (2 * Double(f.samples - 1)) + 1 / (2 * Double(h.samples - 1))).squareRoot()
+            // Relative standard error of a standard deviation from n samples, ½·√((κ − 1)/n) with each set's own
+            // kurtosis κ (ISPP's window-truncated levels with restart outliers are not Gaussian, κ ≠ 3); two sets.
+            let sampling = (spreadSamplingVariance(f) + spreadSamplingVariance(h)).squareRoot()
             let meanSampling = (f.conductanceError * f.conductanceError + h.conductanceError * h.conductanceError).squareRoot() / h.conductance
             md += String(format: "| %d | %.2f | %.2f | %.2f %% | %.2f %% | %.2f | %.2f %% | %.2f %% | %.2f %% / %.2f %% | %.1f %% | %.1f %% |\n",
                          f.level, f.conductance * 1e6, f.conductanceError * 1e6, f.deviceSpread * 100, f.cycleSpread * 100, h.conductance * 1e6,
                          abs(f.conductance - h.conductance) / h.conductance * 100, meanSampling * 100, s * 100, hs * 100, abs(s - hs) / hs * 100, sampling * 100)
         }
-        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size: a difference smaller than about twice that is not evidence of model error.\n\n![level histograms](rram-levels.svg)\n"
+        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size (for the spread, from each set's own kurtosis): a difference smaller than about twice that is not evidence of model error. Every programmed conductance is in `rram-samples.csv` (device-major: sample = device × programmings + programming).\n\n![level histograms](rram-levels.svg)\n"
+        var rows: [[Double]] = []
+        for (set, fits) in [(0.0, fitted), (1.0, heldOut)] {
+            for f in fits {
+                for (i, v) in f.values.enumerated() { rows.append([set, Double(f.level), Double(i), v]) }
+            }
+        }
+        let table = Table(columns: [.init(name: "held_out", values: rows.map { $0[0] }), .init(name: "level", values: rows.map { $0[1] }),
+                                    .init(name: "sample", values: rows.map { $0[2] }), .init(name: "conductance", unit: "S", values: rows.map { $0[3] })])
+        try AtomicFile.write(table.csv(), to: folder.appendingPathComponent("rram-samples.csv"))
         // Histograms of every level's conductance, as step curves.
         let all = fitted.flatMap(\.values)
         let lo = all.min() ?? 0, hi = all.max() ?? 1, bins = 120
@@ -173,11 +192,12 @@ extension RRAMSynapse {
     /// The surrogate an RRAM card describes.
     public init(card: DeviceCard) throws {
         try card.requireDevice("rram")
-        let v = card.required
+        let v = card.required(_:unit:)
         var levels: [Level] = []
         for l in 0..<8 {
-            levels.append(Level(conductance: try v("level\(l).conductance"), deviceSpread: try v("level\(l).deviceSpread"), cycleSpread: try v("level\(l).cycleSpread")))
+            levels.append(Level(conductance: try v("level\(l).conductance", "S"), deviceSpread: try v("level\(l).deviceSpread", "1"),
+                                cycleSpread: try v("level\(l).cycleSpread", "1")))
         }
-        self.init(levels: levels, readVoltage: try v("readVoltage"), nonlinearity: try v("nonlinearity"))
+        self.init(levels: levels, readVoltage: try v("readVoltage", "V"), nonlinearity: try v("nonlinearity", "V"))
     }
 }

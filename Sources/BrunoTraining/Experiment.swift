@@ -1,0 +1,143 @@
+import BrunoCalibration
+import BrunoData
+import BrunoSupport
+import BrunoSurrogates
+import Foundation
+
+/// The three datasets of an experiment and what the task is.
+public struct ExperimentData: Sendable {
+    public var train: SequenceDataset
+    /// Used for reduce-on-plateau and the best-epoch choice.
+    public var valid: SequenceDataset
+    /// Only reported.
+    public var test: SequenceDataset
+    /// Class names (classification); empty for next-step prediction.
+    public var classes: [String]
+    public var channels: Int
+    /// Width of the prediction target (prediction tasks).
+    public var targetChannels: Int
+
+    /// Loads (or generates) the data a config names, checking every value is finite.
+    public static func load(_ c: TrainingConfig) throws -> ExperimentData {
+        var out: ExperimentData
+        switch c.data {
+        case .braille:
+            var g = BrailleGenerator()
+            g.steps = c.steps
+            g.taxelRows = c.taxelRows
+            g.taxelColumns = c.taxelColumns
+            // Three disjoint sample streams of one generator seed.
+            let train = g.dataset(perClass: c.perClass.train, seed: c.dataSeed)
+            let valid = g.dataset(perClass: c.perClass.valid, seed: c.dataSeed &+ 1_000_003)
+            let test = g.dataset(perClass: c.perClass.test, seed: c.dataSeed &+ 2_000_003)
+            out = ExperimentData(train: train, valid: valid, test: test, classes: BrailleGenerator.classes, channels: g.channels, targetChannels: 0)
+        case .jsb:
+            let url = c.dataPath!
+            var train = try JSBChorales.load(url, split: "train")
+            // The held-back test split is used when the file has it; otherwise the official validation split is
+            // the reported held-out set and a slice of train drives the schedule.
+            let reported = try (try? JSBChorales.load(url, split: "test")) ?? JSBChorales.load(url, split: "valid")
+            if let m = c.maxSequences { train.samples = Array(train.samples.prefix(m)) }
+            let (fit, select) = split(train, fraction: c.validFraction, seed: c.dataSeed)
+            out = ExperimentData(train: fit, valid: select, test: reported, classes: [], channels: JSBChorales.keys, targetChannels: JSBChorales.keys)
+        case .uea:
+            let options = UEATimeSeries.Options(samplePeriod: c.samplePeriod, gridStep: c.stepping.coarseStep)
+            let train = try UEATimeSeries.load(c.dataPath!, options: options)
+            let test = try UEATimeSeries.load(c.testPath!, options: options)
+            guard train.channels == test.channels else {
+                throw DataError(file: c.testPath!.path, "has \(test.channels) channels, the training file \(train.channels)")
+            }
+            let (fit, select) = split(train, fraction: c.validFraction, seed: c.dataSeed)
+            out = ExperimentData(train: fit, valid: select, test: test, classes: train.classes, channels: train.channels, targetChannels: 0)
+        }
+        for set in [out.train, out.valid, out.test] {
+            for (i, s) in set.samples.enumerated() {
+                if let bad = s.values.firstIndex(where: { !$0.isFinite }) {
+                    throw DataError(file: set.name, location: "sample \(i), step \(bad / max(set.channels, 1)), channel \(bad % max(set.channels, 1))",
+                                    "value is \(s.values[bad]); inputs must be finite")
+                }
+                if let l = s.label, !(0..<max(out.classes.count, 1)).contains(l) {
+                    throw DataError(file: set.name, location: "sample \(i)", "label \(l) outside 0…\(out.classes.count - 1)")
+                }
+            }
+        }
+        guard !out.train.samples.isEmpty, !out.valid.samples.isEmpty else {
+            throw DataError(file: out.train.name, "too few samples to train and select (train \(out.train.count), selection \(out.valid.count))")
+        }
+        return out
+    }
+
+    /// A seeded split of `set` into (rest, fraction).
+    static func split(_ set: SequenceDataset, fraction: Double, seed: UInt64) -> (SequenceDataset, SequenceDataset) {
+        var rng = SeededRandom(seed: seed).derived(0x5917)
+        var order = Array(set.samples.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let k = max(1, Int((Double(set.count) * fraction).rounded()))
+        var a = set, b = set
+        a.samples = order.dropFirst(k).sorted().map { set.samples[$0] }
+        b.samples = order.prefix(k).sorted().map { set.samples[$0] }
+        a.name += "-fit"
+        b.name += "-select"
+        return (a, b)
+    }
+
+    public var isClassification: Bool { !classes.isEmpty }
+}
+
+/// The cards a run used, with their hashes (recorded in the run, checked on resume and export).
+public struct CardsUsed: Sendable, Codable, Equatable {
+    public var felif: String?
+    public var felifSHA256: String?
+    public var rram: String?
+    public var rramSHA256: String?
+}
+
+extension Network {
+    /// The network a config describes, on devices drawn from `seed`:
+    /// [encoding → LIF] → (Linear → LIF)* → Linear → output neurons (FeLIF or LIF) [→ Linear readout].
+    public static func build(_ c: TrainingConfig, data: ExperimentData) throws -> (Network, CardsUsed) {
+        var rng = SeededRandom(seed: c.seed).derived(0x1417)
+        var cards = CardsUsed()
+        let synapses: SynapseModel
+        switch c.synapses {
+        case .float: synapses = .float
+        case .uniform: synapses = .uniform(bits: c.bits)
+        case .rram:
+            let card = try DeviceCard.load(c.rramCard)
+            cards.rram = c.rramCard.path
+            cards.rramSHA256 = try SHA256.hex(ofFile: c.rramCard)
+            synapses = .rram(RRAMWeights(synapse: try RRAMSynapse(card: card), readNoise: c.readNoise, programmingNoise: c.programmingNoise))
+        }
+        var layers: [NetworkLayer] = []
+        var width = data.channels
+        if c.encoding > 0 {
+            layers.append(.encoding(EncodingLayer(channels: width, neurons: c.encoding, gainRange: c.encodingGain)))
+            width = c.encoding
+        }
+        for h in c.hidden {
+            layers.append(.linear(LinearLayer(inputs: width, outputs: h, synapses: synapses, bias: false, rng: &rng, gain: c.initGain)))
+            layers.append(.lif(LIFLayer(alpha: c.hiddenAlpha, beta: c.hiddenBeta, threshold: 1, spikeGradient: c.stepping.spikeGradient)))
+            width = h
+        }
+        let outputs = c.outputSize ?? (data.isClassification ? data.classes.count : data.targetChannels)
+        layers.append(.linear(LinearLayer(inputs: width, outputs: outputs, synapses: synapses, bias: false, rng: &rng, gain: c.initGain)))
+        switch c.output {
+        case .lif:
+            layers.append(.lif(LIFLayer(alpha: 0, beta: c.outputBeta, threshold: 1, spikeGradient: c.stepping.spikeGradient)))
+        case .felif:
+            let card = try DeviceCard.load(c.felifCard)
+            cards.felif = c.felifCard.path
+            cards.felifSHA256 = try SHA256.hex(ofFile: c.felifCard)
+            let surrogate = try FeLIFTraceSimulation(card: card).surrogate
+            var devices = SeededRandom(seed: c.seed).derived(0xD2D)
+            var layer = FeLIFLayer(neurons: outputs, surrogate: surrogate, variation: c.felifVariation, rng: &devices,
+                                   stepping: c.stepping, inputScale: c.inputScale)
+            layer.exponentialIntegrator = c.exponentialIntegrator
+            layers.append(.felif(layer, output: c.felifOutput))
+        }
+        if c.readout {
+            layers.append(.linear(LinearLayer(inputs: outputs, outputs: data.targetChannels, synapses: .float, bias: true, rng: &rng)))
+        }
+        return (Network(inputs: data.channels, layers: layers), cards)
+    }
+}

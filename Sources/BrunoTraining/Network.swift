@@ -1,0 +1,156 @@
+import BrunoSupport
+import BrunoSurrogates
+
+/// What a FeLIF layer passes on: its spikes, or its membrane voltage [V] (a readout for prediction tasks).
+public enum FeLIFOutput: String, Sendable, Codable { case spikes, membrane }
+
+/// One layer of a network.
+public enum NetworkLayer: Sendable {
+    case encoding(EncodingLayer)
+    case linear(LinearLayer)
+    case lif(LIFLayer)
+    case felif(FeLIFLayer, output: FeLIFOutput)
+}
+
+/// A feed-forward stack of layers run over whole sequences: activations are `(T·B) × features`, time-major.
+public struct Network: Sendable {
+    public var layers: [NetworkLayer]
+    public var inputs: Int
+
+    public init(inputs: Int, layers: [NetworkLayer]) {
+        self.inputs = inputs
+        self.layers = layers
+    }
+
+    enum Tape: Sendable {
+        case none
+        case linear(LinearLayer.Tape)
+        case lif(LIFLayer.Tape)
+        case felif(FeLIFLayer.Tape)
+    }
+
+    public struct Pass: Sendable {
+        public var output: Matrix
+        var tapes: [Tape]
+        /// Spikes per layer with spiking output (layer index → total spike count), for the metrics.
+        public var spikeCounts: [Int: Double]
+        /// Bytes kept for the backward pass.
+        public var storedBytes: Int
+        /// The weights each linear layer used (layer index → realised weights).
+        public var realised: [Int: RealisedWeights]
+    }
+
+    /// Width of layer `i`'s output.
+    public func width(after i: Int) -> Int {
+        var w = inputs
+        for (k, layer) in layers.enumerated() where k <= i {
+            switch layer {
+            case .encoding(let e): w = e.neurons
+            case .linear(let l): w = l.weights.cols
+            case .lif: break
+            case .felif(let f, _): w = f.neurons
+            }
+        }
+        return w
+    }
+
+    /// Runs `x` (`[T][B][inputs]`). `realised` fixes the weights (evaluation on a programmed chip); otherwise
+    /// every linear layer realises its weights afresh from `rng`.
+    public func forward(_ x: [Float], steps: Int, batch: Int, rng: inout SeededRandom, realised: [Int: RealisedWeights]? = nil) -> Pass {
+        precondition(x.count == steps * batch * inputs, "network: input has \(x.count) values, expected T·B·inputs = \(steps)·\(batch)·\(inputs)")
+        var a = Matrix(rows: steps * batch, cols: inputs, values: x)
+        var tapes: [Tape] = []
+        var counts: [Int: Double] = [:]
+        var bytes = 0
+        var used: [Int: RealisedWeights] = [:]
+        for (i, layer) in layers.enumerated() {
+            switch layer {
+            case .encoding(let e):
+                a = Matrix(rows: a.rows, cols: e.neurons, values: e.forward(a.values, steps: steps, batch: batch))
+                tapes.append(.none)
+                counts[i] = Double(a.values.reduce(0, +))
+            case .linear(let l):
+                let (y, tape) = l.forward(a, rng: &rng, realised: realised?[i])
+                used[i] = tape.realised
+                bytes += tape.input.values.count * 4
+                a = y
+                tapes.append(.linear(tape))
+            case .lif(let l):
+                let tape = l.forward(a.values, steps: steps)
+                bytes += (tape.membrane.count + tape.spikes.count) * 4
+                a = Matrix(rows: a.rows, cols: a.cols, values: tape.spikes)
+                tapes.append(.lif(tape))
+                counts[i] = Double(tape.spikes.reduce(0, +))
+            case .felif(let f, let output):
+                precondition(a.cols == f.neurons, "FeLIF layer \(i) has \(f.neurons) neurons but receives \(a.cols) inputs")
+                let tape = f.forward(a.values, steps: steps, batch: batch)
+                bytes += tape.storedBytes
+                a = Matrix(rows: a.rows, cols: a.cols, values: output == .spikes ? tape.spikes : tape.membrane)
+                tapes.append(.felif(tape))
+                counts[i] = Double(tape.spikes.reduce(0, +))
+            }
+        }
+        return Pass(output: a, tapes: tapes, spikeCounts: counts, storedBytes: bytes, realised: used)
+    }
+
+    /// Gradients of every trainable tensor (each linear layer's weights, then its bias), given dL/d(output).
+    public func backward(_ pass: Pass, outputGradient: Matrix, steps: Int, batch: Int) -> [[Float]] {
+        var g = outputGradient
+        var grads: [[Float]] = []
+        for (i, layer) in layers.enumerated().reversed() {
+            switch (layer, pass.tapes[i]) {
+            case (.encoding, _):
+                // Fixed encoding: nothing before it is trained.
+                return grads.reversed()
+            case (.linear(let l), .linear(let tape)):
+                let (gw, gb, gx) = l.backward(tape, g)
+                grads.append(gb)
+                grads.append(gw.values)
+                g = gx
+            case (.lif(let l), .lif(let tape)):
+                g = Matrix(rows: g.rows, cols: g.cols, values: l.backward(tape, spikeGradients: g.values))
+            case (.felif(let f, let output), .felif(let tape)):
+                let values = output == .spikes
+                    ? f.backward(tape, spikeGradients: g.values)
+                    : f.backward(tape, spikeGradients: [Float](repeating: 0, count: g.values.count), voltageGradients: g.values)
+                g = Matrix(rows: g.rows, cols: g.cols, values: values)
+            default:
+                preconditionFailure("tape does not match layer \(i)")
+            }
+        }
+        return grads.reversed()
+    }
+
+    /// Every trainable tensor, in the order `backward` returns gradients: weights, bias per linear layer.
+    public var parameters: [[Float]] {
+        get {
+            layers.flatMap { layer -> [[Float]] in
+                if case .linear(let l) = layer { return [l.weights.values, l.bias] }
+                return []
+            }
+        }
+        set {
+            var k = 0
+            for i in layers.indices {
+                if case .linear(var l) = layers[i] {
+                    l.weights.values = newValue[k]
+                    l.bias = l.useBias ? newValue[k + 1] : l.bias
+                    if let limit = l.synapses.shadowLimit {
+                        for j in l.weights.values.indices { l.weights.values[j] = min(limit, max(-limit, l.weights.values[j])) }
+                    }
+                    layers[i] = .linear(l)
+                    k += 2
+                }
+            }
+        }
+    }
+
+    /// Realises every linear layer's weights once (programming a chip), from `rng`.
+    public func program(rng: inout SeededRandom) -> [Int: RealisedWeights] {
+        var out: [Int: RealisedWeights] = [:]
+        for (i, layer) in layers.enumerated() {
+            if case .linear(let l) = layer { out[i] = l.synapses.realise(l.weights, rng: &rng) }
+        }
+        return out
+    }
+}

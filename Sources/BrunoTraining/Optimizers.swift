@@ -1,0 +1,84 @@
+import Foundation
+
+/// Adam and Adamax (Kingma & Ba 2015) over a list of parameter tensors, with their state kept for checkpoints.
+public struct Optimizer: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable { case adam, adamax }
+
+    public var kind: Kind
+    public var learningRate: Double
+    public var beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
+    public var step = 0
+    /// First moments and second moments (Adam) or infinity norms (Adamax), one array per tensor.
+    public var m: [[Float]] = [], v: [[Float]] = []
+
+    public init(kind: Kind, learningRate: Double) {
+        self.kind = kind
+        self.learningRate = learningRate
+    }
+
+    /// One update of `parameters` (in place) from `gradients` (same shapes).
+    public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]]) {
+        precondition(parameters.count == gradients.count, "one gradient per parameter tensor")
+        if m.isEmpty {
+            m = parameters.map { [Float](repeating: 0, count: $0.count) }
+            v = m
+        }
+        step += 1
+        let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
+        let c1 = 1 - Foundation.pow(beta1, Double(step))
+        switch kind {
+        case .adam:
+            let c2 = 1 - Foundation.pow(beta2, Double(step))
+            let lr = Float(learningRate * c2.squareRoot() / c1)
+            for t in parameters.indices {
+                for i in parameters[t].indices {
+                    let g = gradients[t][i]
+                    m[t][i] = b1 * m[t][i] + (1 - b1) * g
+                    v[t][i] = b2 * v[t][i] + (1 - b2) * g * g
+                    parameters[t][i] -= lr * m[t][i] / (v[t][i].squareRoot() + eps)
+                }
+            }
+        case .adamax:
+            let lr = Float(learningRate / c1)
+            for t in parameters.indices {
+                for i in parameters[t].indices {
+                    let g = gradients[t][i]
+                    m[t][i] = b1 * m[t][i] + (1 - b1) * g
+                    v[t][i] = max(b2 * v[t][i], abs(g))
+                    parameters[t][i] -= lr * m[t][i] / (v[t][i] + eps)
+                }
+            }
+        }
+    }
+}
+
+/// Reduce-on-plateau: when the monitored figure (lower is better) has not improved by `threshold` (relative)
+/// for `patience` epochs, multiply the learning rate by `factor`, not below `minimum`.
+public struct ReduceOnPlateau: Sendable, Codable, Equatable {
+    public var factor: Double
+    public var patience: Int
+    public var threshold: Double
+    public var minimum: Double
+    public var best = Double.infinity
+    public var badEpochs = 0
+
+    public init(factor: Double = 0.5, patience: Int = 5, threshold: Double = 1e-3, minimum: Double = 1e-6) {
+        self.factor = factor
+        self.patience = patience
+        self.threshold = threshold
+        self.minimum = minimum
+    }
+
+    /// Records one epoch's figure; returns the new learning rate.
+    public mutating func observe(_ value: Double, learningRate: Double) -> Double {
+        if value < best * (1 - threshold) || best == .infinity {
+            best = value
+            badEpochs = 0
+            return learningRate
+        }
+        badEpochs += 1
+        guard badEpochs > patience else { return learningRate }
+        badEpochs = 0
+        return max(minimum, learningRate * factor)
+    }
+}

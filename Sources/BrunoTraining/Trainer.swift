@@ -1,0 +1,308 @@
+import BrunoData
+import BrunoSupport
+import Foundation
+
+/// A training run in a folder: `config.toml` (resolved), `run.json` (seed, cards and their hashes),
+/// `metrics.jsonl` (one line per epoch), `checkpoint.json` (atomic, every epoch) and `learning-curves.svg`.
+///
+/// Determinism: every random draw comes from the run's seed — the data order of epoch e from stream e, the
+/// weight realisations of batch b in epoch e from stream (e, b), the evaluation chip from its own stream — and
+/// parallel work is split in fixed ranges, so `--resume` from the checkpoint of epoch e continues bit-for-bit as
+/// if the run had never stopped.
+public struct Trainer {
+    public var config: TrainingConfig
+    public var data: ExperimentData
+    public var network: Network
+    public var cards: CardsUsed
+
+    public init(config: TrainingConfig) throws {
+        self.config = config
+        data = try ExperimentData.load(config)
+        (network, cards) = try Network.build(config, data: data)
+    }
+
+    /// One epoch's figures.
+    public struct EpochMetrics: Codable, Sendable, Equatable {
+        public var epoch: Int
+        public var trainLoss: Double
+        public var trainAccuracy: Double?
+        public var validLoss: Double
+        public var validAccuracy: Double?
+        public var testLoss: Double
+        public var testAccuracy: Double?
+        /// Prediction tasks: negative log-likelihood per time step summed over keys [nats].
+        public var validNLL: Double?
+        public var testNLL: Double?
+        public var learningRate: Double
+        /// Mean spikes per sample, per spiking layer (index → count), on the test set.
+        public var spikesPerSample: [String: Double]
+        public var epochSeconds: Double
+        public var wallSeconds: Double
+        public var peakMemoryMB: Double
+        /// Bytes held for one training batch's backward pass.
+        public var backwardStoreMB: Double
+    }
+
+    struct Checkpoint: Codable {
+        var format = "bruno-checkpoint"
+        var version = 1
+        var epoch: Int
+        var parameters: [[Float]]
+        var optimizer: Optimizer
+        var plateau: ReduceOnPlateau
+        var configSHA256: String
+        var cards: CardsUsed
+        var wallSeconds: Double
+    }
+
+    /// A batch in network layout.
+    struct Batch {
+        var x: [Float]
+        var steps: Int
+        var size: Int
+        var labels: [Int]
+        var targets: [Float]
+        var mask: [Float]
+    }
+
+    func batch(_ set: SequenceDataset, _ indices: ArraySlice<Int>) -> Batch {
+        let b = indices.count, c = set.channels
+        let steps = indices.map { set.samples[$0].steps }.max() ?? 0
+        let k = data.targetChannels
+        var x = [Float](repeating: 0, count: steps * b * c)
+        var targets = [Float](repeating: 0, count: k > 0 ? steps * b * k : 0)
+        var mask = [Float](repeating: 0, count: steps * b)
+        for (j, i) in indices.enumerated() {
+            let s = set.samples[i]
+            for t in 0..<s.steps {
+                mask[t * b + j] = 1
+                for ch in 0..<c { x[(t * b + j) * c + ch] = s.values[t * c + ch] }
+                if k > 0, let tg = s.targets { for q in 0..<k { targets[(t * b + j) * k + q] = tg[t * k + q] } }
+            }
+        }
+        return Batch(x: x, steps: steps, size: b, labels: indices.map { set.samples[$0].label ?? 0 }, targets: targets, mask: mask)
+    }
+
+    /// Loss, its gradient with respect to the network output, and (correct predictions, counted steps).
+    func loss(_ output: Matrix, _ batch: Batch) -> (Double, Matrix, Int, Double) {
+        switch config.loss {
+        case .spikeCount:
+            let r = Loss.spikeCountCrossEntropy(spikes: output.values, steps: batch.steps, batch: batch.size, classes: output.cols, labels: batch.labels)
+            return (r.loss, Matrix(rows: output.rows, cols: output.cols, values: r.gradient), r.correct, 0)
+        case .bce:
+            let r = Loss.binaryCrossEntropy(logits: output.values, targets: batch.targets, mask: batch.mask, steps: batch.steps, batch: batch.size,
+                                            keys: output.cols, warmup: config.warmup)
+            return (r.loss, Matrix(rows: output.rows, cols: output.cols, values: r.gradient), 0, r.nllPerStep * Double(r.countedSteps))
+        }
+    }
+
+    public struct Evaluation: Sendable {
+        public var loss: Double
+        public var accuracy: Double?
+        public var nll: Double?
+        public var spikesPerSample: [Int: Double]
+    }
+
+    /// Evaluates `set` on a programmed chip (`chip`: the realised weights), in batches.
+    public func evaluate(_ set: SequenceDataset, chip: [Int: RealisedWeights], stream: UInt64) -> Evaluation {
+        var rng = SeededRandom(seed: config.seed).derived(stream)
+        var lossSum = 0.0, correct = 0, nllSum = 0.0, counted = 0
+        var spikes: [Int: Double] = [:]
+        let order = Array(set.samples.indices)
+        for start in stride(from: 0, to: order.count, by: config.batch) {
+            let b = batch(set, order[start..<min(order.count, start + config.batch)])
+            let pass = network.forward(b.x, steps: b.steps, batch: b.size, rng: &rng, realised: chip)
+            let (l, _, c, nll) = loss(pass.output, b)
+            lossSum += l * Double(b.size)
+            correct += c
+            nllSum += nll
+            if config.loss == .bce {
+                counted += (config.warmup..<max(config.warmup, b.steps)).reduce(0) { acc, t in acc + (0..<b.size).filter { b.mask[t * b.size + $0] > 0 }.count }
+            }
+            for (k, v) in pass.spikeCounts { spikes[k, default: 0] += v }
+        }
+        let n = Double(set.count)
+        return Evaluation(loss: lossSum / n, accuracy: data.isClassification ? Double(correct) / n : nil,
+                          nll: config.loss == .bce ? nllSum / Double(max(counted, 1)) : nil, spikesPerSample: spikes.mapValues { $0 / n })
+    }
+
+    /// The chip the run evaluates on: every weight programmed once from the run's chip stream.
+    public func chip() -> [Int: RealisedWeights] {
+        var rng = SeededRandom(seed: config.seed).derived(0xC41B)
+        return network.program(rng: &rng)
+    }
+
+    /// Trains for the configured epochs (continuing from `out/checkpoint.json` with `resume`).
+    @discardableResult
+    public mutating func run(out: URL, resume: Bool, log: (String) -> Void) throws -> [EpochMetrics] {
+        let fm = FileManager.default
+        let checkpointURL = out.appendingPathComponent("checkpoint.json"), metricsURL = out.appendingPathComponent("metrics.jsonl")
+        let configHash = SHA256.hex(Data(config.resolvedText.utf8))
+        var optimizer = Optimizer(kind: config.optimizer, learningRate: config.learningRate)
+        var plateau = config.plateau
+        var firstEpoch = 1
+        var history: [EpochMetrics] = []
+        var wallBefore = 0.0
+        if resume {
+            guard let data = fm.contents(atPath: checkpointURL.path) else {
+                throw TrainingError.noCheckpoint(out.path)
+            }
+            let cp: Checkpoint
+            do { cp = try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
+                throw TrainingError.badCheckpoint(checkpointURL.path, "\(error)")
+            }
+            guard cp.configSHA256 == configHash else { throw TrainingError.configChanged(out.path) }
+            guard cp.cards == cards else { throw TrainingError.cardsChanged(out.path, was: cp.cards, now: cards) }
+            network.parameters = cp.parameters
+            optimizer = cp.optimizer
+            plateau = cp.plateau
+            firstEpoch = cp.epoch + 1
+            wallBefore = cp.wallSeconds
+            // Keep the metrics of the epochs the checkpoint contains (a line written after it is dropped).
+            if let text = try? String(contentsOf: metricsURL, encoding: .utf8) {
+                history = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8)) }
+                    .filter { $0.epoch <= cp.epoch }
+            }
+            log("resuming \(out.path) after epoch \(cp.epoch)")
+        } else {
+            if fm.fileExists(atPath: checkpointURL.path) { throw TrainingError.runExists(out.path) }
+            try fm.createDirectory(at: out, withIntermediateDirectories: true)
+            try AtomicFile.write(config.resolvedText, to: out.appendingPathComponent("config.toml"))
+            try AtomicFile.write(runRecord(configHash: configHash), to: out.appendingPathComponent("run.json"))
+        }
+        try writeMetrics(history, to: metricsURL)
+        let started = Date()
+        let trainCount = data.train.count
+        for epoch in firstEpoch...max(firstEpoch, config.epochs) where epoch <= config.epochs {
+            let t0 = Date()
+            var order = Array(0..<trainCount)
+            var shuffle = SeededRandom(seed: config.seed).derived(UInt64(epoch))
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(shuffle.next() % UInt64(i + 1))) }
+            var lossSum = 0.0, correct = 0, stored = 0
+            let batches = (trainCount + config.batch - 1) / config.batch
+            for bi in 0..<batches {
+                let b = batch(data.train, order[(bi * config.batch)..<min(trainCount, (bi + 1) * config.batch)])
+                var rng = SeededRandom(seed: config.seed).derived(UInt64(epoch) << 24 | UInt64(bi) | 1 << 60)
+                let pass = network.forward(b.x, steps: b.steps, batch: b.size, rng: &rng)
+                let (l, g, c, _) = loss(pass.output, b)
+                guard l.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: bi) }
+                let grads = network.backward(pass, outputGradient: g, steps: b.steps, batch: b.size)
+                var params = network.parameters
+                optimizer.update(&params, gradients: grads)
+                network.parameters = params
+                lossSum += l * Double(b.size)
+                correct += c
+                stored = max(stored, pass.storedBytes)
+            }
+            let chip = chip()
+            let valid = evaluate(data.valid, chip: chip, stream: 0xE0A1 &+ UInt64(epoch))
+            let test = evaluate(data.test, chip: chip, stream: 0x7E57 &+ UInt64(epoch))
+            let lr = optimizer.learningRate
+            optimizer.learningRate = plateau.observe(valid.nll ?? valid.loss, learningRate: lr)
+            let m = EpochMetrics(
+                epoch: epoch, trainLoss: lossSum / Double(trainCount),
+                trainAccuracy: data.isClassification ? Double(correct) / Double(trainCount) : nil,
+                validLoss: valid.loss, validAccuracy: valid.accuracy, testLoss: test.loss, testAccuracy: test.accuracy,
+                validNLL: valid.nll, testNLL: test.nll, learningRate: lr,
+                spikesPerSample: Dictionary(uniqueKeysWithValues: test.spikesPerSample.map { ("layer\($0.key)", $0.value) }),
+                epochSeconds: Date().timeIntervalSince(t0), wallSeconds: wallBefore + Date().timeIntervalSince(started),
+                peakMemoryMB: Memory.peakResidentMB(), backwardStoreMB: Double(stored) / 1e6)
+            history.append(m)
+            try writeMetrics(history, to: metricsURL)
+            let cp = Checkpoint(epoch: epoch, parameters: network.parameters, optimizer: optimizer, plateau: plateau, configSHA256: configHash,
+                                cards: cards, wallSeconds: m.wallSeconds)
+            try AtomicFile.write(try JSONEncoder().encode(cp), to: checkpointURL)
+            try plotCurves(history, to: out.appendingPathComponent("learning-curves.svg"))
+            log(Trainer.describe(m, of: config.epochs))
+        }
+        return history
+    }
+
+    static func describe(_ m: EpochMetrics, of epochs: Int) -> String {
+        var s = String(format: "epoch %d/%d  train loss %.4f", m.epoch, epochs, m.trainLoss)
+        if let a = m.trainAccuracy { s += String(format: " acc %.3f", a) }
+        if let a = m.validAccuracy { s += String(format: " | valid acc %.3f", a) }
+        if let a = m.testAccuracy { s += String(format: " | test acc %.3f", a) }
+        if let n = m.validNLL { s += String(format: " | select NLL %.3f", n) }
+        if let n = m.testNLL { s += String(format: " | held-out NLL %.3f nats/step", n) }
+        s += String(format: " | lr %.2g | %.1f s, peak %.0f MB", m.learningRate, m.epochSeconds, m.peakMemoryMB)
+        return s
+    }
+
+    func runRecord(configHash: String) throws -> Data {
+        var record: [String: Any] = [
+            "seed": config.seed, "config": config.file.path, "config_sha256": configHash,
+            "data": ["train": data.train.count, "valid": data.valid.count, "test": data.test.count, "name": data.train.name],
+            "streams": ["data order": "seed.derived(epoch)", "weights per batch": "seed.derived(epoch<<24|batch|1<<60)",
+                        "evaluation chip": "seed.derived(0xC41B)", "felif devices": "seed.derived(0xD2D)", "initial weights": "seed.derived(0x1417)"],
+            "workers": Parallel.workers,
+        ]
+        if let f = cards.felif { record["felif_card"] = ["path": f, "sha256": cards.felifSHA256 ?? ""] }
+        if let r = cards.rram { record["rram_card"] = ["path": r, "sha256": cards.rramSHA256 ?? ""] }
+        return try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
+    }
+
+    func writeMetrics(_ history: [EpochMetrics], to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let lines = try history.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try AtomicFile.write(lines.map { $0 + "\n" }.joined(), to: url)
+    }
+
+    func plotCurves(_ h: [EpochMetrics], to url: URL) throws {
+        let x = h.map { Double($0.epoch) }
+        var panels = [SVGPlot.Panel(yLabel: "loss", series: [
+            .init(label: "train", x: x, y: h.map(\.trainLoss), markers: true),
+            .init(label: "selection", x: x, y: h.map(\.validLoss), markers: true),
+            .init(label: "test", x: x, y: h.map(\.testLoss), dashed: true, markers: true),
+        ])]
+        if data.isClassification {
+            panels.append(.init(yLabel: "accuracy", series: [
+                .init(label: "train", x: x, y: h.map { $0.trainAccuracy ?? 0 }, markers: true),
+                .init(label: "selection", x: x, y: h.map { $0.validAccuracy ?? 0 }, markers: true),
+                .init(label: "test", x: x, y: h.map { $0.testAccuracy ?? 0 }, dashed: true, markers: true),
+            ]))
+        } else {
+            panels.append(.init(yLabel: "NLL [nats/step]", series: [
+                .init(label: "selection", x: x, y: h.map { $0.validNLL ?? 0 }, markers: true),
+                .init(label: "held out", x: x, y: h.map { $0.testNLL ?? 0 }, dashed: true, markers: true),
+            ]))
+        }
+        try AtomicFile.write(SVGPlot(title: "Learning curves", xLabel: "epoch", panels: panels).render(), to: url)
+    }
+}
+
+/// Why a training run could not start or continue.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case noCheckpoint(String)
+    case badCheckpoint(String, String)
+    case configChanged(String)
+    case cardsChanged(String, was: CardsUsed, now: CardsUsed)
+    case runExists(String)
+    case diverged(epoch: Int, batch: Int)
+
+    public var description: String {
+        switch self {
+        case .noCheckpoint(let d): return "\(d): no checkpoint.json to resume from (was the run started, and did it finish one epoch?)"
+        case .badCheckpoint(let f, let why): return "\(f): not a readable checkpoint (\(why))"
+        case .configChanged(let d): return "\(d): the config (file + --set overrides) differs from the one this run was started with; resume with the same settings or start a new run"
+        case .cardsChanged(let d, let was, let now):
+            return "\(d): the device cards changed since the run started (felif \(was.felifSHA256 ?? "none") → \(now.felifSHA256 ?? "none"), rram \(was.rramSHA256 ?? "none") → \(now.rramSHA256 ?? "none"))"
+        case .runExists(let d): return "\(d) already holds a run (checkpoint.json); pass --resume to continue it or choose another --out"
+        case .diverged(let e, let b): return "the loss became non-finite in epoch \(e), batch \(b); lower the learning rate or the input scale"
+        }
+    }
+}
+
+/// Peak resident memory of this process.
+public enum Memory {
+    /// VmHWM from /proc/self/status [MB] (0 where unavailable).
+    public static func peakResidentMB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        let kb = Double(line.split(separator: " ").dropFirst().first { Double($0) != nil } ?? "0") ?? 0
+        return kb / 1024
+    }
+}

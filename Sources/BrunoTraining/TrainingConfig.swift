@@ -1,0 +1,199 @@
+import BrunoCalibration
+import BrunoSurrogates
+import Foundation
+import TOMLKit
+
+/// An experiment: data, network, devices, time stepping, optimiser. Read from TOML (`experiments/*.toml`) with
+/// `--set table.key=value` overrides; every key is checked (unknown key → error with a suggestion, wrong type →
+/// error naming the key and the expected type). Paths are relative to the config file.
+public struct TrainingConfig: Sendable {
+    public var file: URL
+    /// The config as resolved (file + overrides), TOML text: written into the run folder.
+    public var resolvedText: String
+
+    // [run]
+    public var seed: UInt64 = 1
+    public var epochs = 30
+    public var batch = 64
+
+    // [data]
+    public enum DataKind: String, Sendable { case braille, jsb, uea }
+    public var data = DataKind.braille
+    public var perClass = (train: 40, valid: 10, test: 10)
+    public var dataSeed: UInt64 = 7
+    public var steps = 102
+    public var taxelRows = 4, taxelColumns = 3
+    public var dataPath: URL?
+    public var testPath: URL?
+    public var validFraction = 0.2
+    public var samplePeriod = 1e-3
+    public var maxSequences: Int?
+
+    // [network]
+    public var encoding = 128
+    public var encodingGain: ClosedRange<Float> = 0.3...3
+    public var hidden: [Int] = [256]
+    public var hiddenAlpha: Float = 0, hiddenBeta: Float = 0.9
+    public enum OutputNeuron: String, Sendable { case felif, lif }
+    public var output = OutputNeuron.felif
+    /// Width of the output neuron layer (default: the number of classes).
+    public var outputSize: Int?
+    public var outputBeta: Float = 0.9
+    public enum Synapses: String, Sendable { case float, uniform, rram }
+    public var synapses = Synapses.rram
+    public var bits = 3
+    public var readNoise = 0.0
+    public var programmingNoise = true
+    public var initGain: Float = 1
+    public var felifOutput = FeLIFOutput.spikes
+    /// A trained linear readout after the output neurons (prediction tasks: logits per key and step).
+    public var readout = false
+    /// Input current per unit of a FeLIF layer's input [A].
+    public var inputScale = 2e-9
+
+    // [devices]
+    public var felifCard: URL
+    public var rramCard: URL
+    public var felifVariation = 0.02
+
+    // [felif]
+    public var stepping = FeLIFStepping()
+    public var exponentialIntegrator = false
+
+    // [optimizer]
+    public var optimizer = Optimizer.Kind.adamax
+    public var learningRate = 2e-3
+    public var plateau = ReduceOnPlateau()
+
+    // [loss]
+    public enum LossKind: String, Sendable { case spikeCount = "spike_count", bce }
+    public var loss = LossKind.spikeCount
+    public var warmup = 5
+
+    /// Loads `url` and applies `overrides` (`table.key=value`, value in TOML syntax; a bare word is a string).
+    public static func load(_ url: URL, overrides: [String] = []) throws -> TrainingConfig {
+        let file = url.path
+        let root = try StrictTable.parse(url)
+        for o in overrides { try apply(o, to: root, file: file) }
+        return try TrainingConfig(root, url: url)
+    }
+
+    static func apply(_ override: String, to root: TOMLTable, file: String) throws {
+        guard let eq = override.firstIndex(of: "="), case let key = String(override[..<eq]).trimmingCharacters(in: .whitespaces),
+              let dot = key.firstIndex(of: ".")
+        else { throw ProtocolError(file: file, "--set '\(override)': expected table.key=value (e.g. optimizer.learning_rate=1e-3)") }
+        let table = String(key[..<dot]), name = String(key[key.index(after: dot)...])
+        let raw = String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        let parsed = (try? TOMLTable(string: "v = \(raw)"))?["v"] ?? raw
+        if root[table] == nil { root[table] = TOMLTable() }
+        guard let t = root[table]?.table else { throw ProtocolError(file: file, "--set '\(override)': '\(table)' is not a table") }
+        t[name] = parsed
+    }
+
+    init(_ root: TOMLTable, url: URL) throws {
+        let file = url.path
+        self.file = url
+        resolvedText = root.convert(to: .toml)
+        let top = try StrictTable(root, path: "top level", file: file,
+                                  allowed: ["run", "data", "network", "devices", "felif", "optimizer", "loss"])
+        felifCard = StrictTable.resolve("../calibration/felif.card.json", relativeTo: url)
+        rramCard = StrictTable.resolve("../calibration/rram.card.json", relativeTo: url)
+        if let r = try top.subtable("run", allowed: ["seed", "epochs", "batch"]) {
+            seed = UInt64(try r.int("seed", default: 1))
+            epochs = try r.int("epochs", default: epochs)
+            batch = try r.int("batch", default: batch)
+            guard epochs >= 1, batch >= 1 else { throw ProtocolError(file: file, "[run] epochs and batch must be at least 1") }
+        }
+        if let d = try top.subtable("data", allowed: ["kind", "train_per_class", "valid_per_class", "test_per_class", "seed", "steps", "taxel_rows",
+                                                   "taxel_columns", "path", "test_path", "valid_fraction", "sample_period", "max_sequences"]) {
+            let kind = try d.string("kind", default: "braille")
+            guard let k = DataKind(rawValue: kind) else { throw d.error("kind", "one of braille, jsb, uea (got '\(kind)')") }
+            data = k
+            perClass = (try d.int("train_per_class", default: 40), try d.int("valid_per_class", default: 10), try d.int("test_per_class", default: 10))
+            dataSeed = UInt64(try d.int("seed", default: 7))
+            steps = try d.int("steps", default: 102)
+            taxelRows = try d.int("taxel_rows", default: 4)
+            taxelColumns = try d.int("taxel_columns", default: 3)
+            if d.table["path"] != nil { dataPath = StrictTable.resolve(try d.string("path"), relativeTo: url) }
+            if d.table["test_path"] != nil { testPath = StrictTable.resolve(try d.string("test_path"), relativeTo: url) }
+            validFraction = try d.double("valid_fraction", default: 0.2)
+            samplePeriod = try d.positive("sample_period", default: 1e-3)
+            if d.table["max_sequences"] != nil { maxSequences = try d.int("max_sequences", default: 0) }
+            if data != .braille && dataPath == nil { throw ProtocolError(file: file, "[data] kind = \(kind) needs 'path'") }
+            if data == .uea && testPath == nil { throw ProtocolError(file: file, "[data] kind = uea needs 'test_path' (the _TEST.ts file)") }
+        }
+        if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "hidden", "hidden_alpha", "hidden_beta", "output", "output_size",
+                                                      "output_beta", "synapses", "bits", "read_noise", "programming_noise", "init_gain",
+                                                      "felif_output", "readout", "input_scale"]) {
+            encoding = try n.int("encoding", default: encoding)
+            if n.table["encoding_gain"] != nil {
+                let g = try n.doubles("encoding_gain")
+                guard g.count == 2, g[0] > 0, g[1] >= g[0] else { throw n.error("encoding_gain", "[lowest, highest] with 0 < lowest ≤ highest") }
+                encodingGain = Float(g[0])...Float(g[1])
+            }
+            if n.table["hidden"] != nil { hidden = try n.doubles("hidden").map { Int($0) } }
+            hiddenAlpha = Float(try n.double("hidden_alpha", default: 0))
+            hiddenBeta = Float(try n.double("hidden_beta", default: 0.9))
+            let o = try n.string("output", default: "felif")
+            guard let out = OutputNeuron(rawValue: o) else { throw n.error("output", "felif or lif (got '\(o)')") }
+            output = out
+            if n.table["output_size"] != nil { outputSize = try n.int("output_size", default: 0) }
+            outputBeta = Float(try n.double("output_beta", default: 0.9))
+            let s = try n.string("synapses", default: "rram")
+            guard let syn = Synapses(rawValue: s) else { throw n.error("synapses", "float, uniform or rram (got '\(s)')") }
+            synapses = syn
+            bits = try n.int("bits", default: 3)
+            guard (2...16).contains(bits) else { throw n.error("bits", "between 2 and 16") }
+            readNoise = try n.double("read_noise", default: 0)
+            programmingNoise = try n.bool("programming_noise", default: true)
+            initGain = Float(try n.positive("init_gain", default: 1))
+            let fo = try n.string("felif_output", default: "spikes")
+            guard let fout = FeLIFOutput(rawValue: fo) else { throw n.error("felif_output", "spikes or membrane (got '\(fo)')") }
+            felifOutput = fout
+            readout = try n.bool("readout", default: false)
+            inputScale = try n.positive("input_scale", default: inputScale)
+        }
+        if let d = try top.subtable("devices", allowed: ["felif_card", "rram_card", "felif_variation"]) {
+            if d.table["felif_card"] != nil { felifCard = StrictTable.resolve(try d.string("felif_card"), relativeTo: url) }
+            if d.table["rram_card"] != nil { rramCard = StrictTable.resolve(try d.string("rram_card"), relativeTo: url) }
+            felifVariation = try d.double("felif_variation", default: 0.02)
+        }
+        if let f = try top.subtable("felif", allowed: ["mode", "fine_steps", "coarse_step", "spike_gradient", "slope", "detach_tau", "integrator"]) {
+            let m = try f.string("mode", default: "bruno")
+            let modes = ["bruno": FeLIFMode.bruno, "bptt": .bptt, "bptt_checkpointed": .bpttCheckpointed, "coarse_only": .coarseOnly]
+            guard let mode = modes[m] else { throw f.error("mode", "one of bruno, bptt, bptt_checkpointed, coarse_only (got '\(m)')") }
+            stepping.mode = mode
+            stepping.fineSteps = try f.int("fine_steps", default: 1000)
+            guard stepping.fineSteps >= 1 else { throw f.error("fine_steps", "at least 1") }
+            stepping.coarseStep = try f.positive("coarse_step", default: 1e-3)
+            let g = try f.string("spike_gradient", default: "fast_sigmoid")
+            switch g {
+            case "fast_sigmoid": stepping.spikeGradient = .fastSigmoid(slope: try f.positive("slope", default: 10))
+            case "tanh_squared": stepping.spikeGradient = .tanhSquared
+            default: throw f.error("spike_gradient", "fast_sigmoid or tanh_squared (got '\(g)')")
+            }
+            stepping.detachTau = try f.bool("detach_tau", default: false)
+            let i = try f.string("integrator", default: "euler")
+            guard i == "euler" || i == "exponential" else { throw f.error("integrator", "euler or exponential (got '\(i)')") }
+            exponentialIntegrator = i == "exponential"
+            if exponentialIntegrator && (stepping.mode == .bptt || stepping.mode == .bpttCheckpointed) {
+                throw ProtocolError(file: file, "[felif] integrator = exponential is a forward option of bruno mode; fine-grid BPTT differentiates the Euler sub-steps")
+            }
+        }
+        if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate"]) {
+            let k = try o.string("kind", default: "adamax")
+            guard let kind = Optimizer.Kind(rawValue: k) else { throw o.error("kind", "adam or adamax (got '\(k)')") }
+            optimizer = kind
+            learningRate = try o.positive("learning_rate", default: learningRate)
+            plateau = ReduceOnPlateau(factor: try o.positive("plateau_factor", default: 0.5), patience: try o.int("plateau_patience", default: 5),
+                                      minimum: try o.positive("min_learning_rate", default: 1e-6))
+        }
+        if let l = try top.subtable("loss", allowed: ["kind", "warmup"]) {
+            let k = try l.string("kind", default: "spike_count")
+            guard let kind = LossKind(rawValue: k) else { throw l.error("kind", "spike_count or bce (got '\(k)')") }
+            loss = kind
+            warmup = try l.int("warmup", default: 5)
+        }
+        if loss == .bce && !readout { throw ProtocolError(file: file, "[loss] kind = bce needs [network] readout = true (per-step logits)") }
+    }
+}
