@@ -41,6 +41,14 @@ public struct Trainer {
         public var peakMemoryMB: Double
         /// Bytes held for one training batch's backward pass.
         public var backwardStoreMB: Double
+
+        /// The names in metrics.jsonl (snake case, units in the name where they are not obvious).
+        enum CodingKeys: String, CodingKey {
+            case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", validLoss = "valid_loss", validAccuracy = "valid_accuracy"
+            case testLoss = "test_loss", testAccuracy = "test_accuracy", validNLL = "valid_nll", testNLL = "test_nll"
+            case learningRate = "learning_rate", spikesPerSample = "spikes_per_sample", epochSeconds = "epoch_seconds"
+            case wallSeconds = "wall_seconds", peakMemoryMB = "peak_memory_mb", backwardStoreMB = "backward_store_mb"
+        }
     }
 
     struct Checkpoint: Codable {
@@ -160,7 +168,8 @@ public struct Trainer {
             wallBefore = cp.wallSeconds
             // Keep the metrics of the epochs the checkpoint contains (a line written after it is dropped).
             if let text = try? String(contentsOf: metricsURL, encoding: .utf8) {
-                history = text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8)) }
+                let decoder = JSONDecoder()
+                history = text.split(separator: "\n").compactMap { try? decoder.decode(EpochMetrics.self, from: Data($0.utf8)) }
                     .filter { $0.epoch <= cp.epoch }
             }
             log("resuming \(out.path) after epoch \(cp.epoch)")
@@ -245,7 +254,6 @@ public struct Trainer {
     func writeMetrics(_ history: [EpochMetrics], to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         let lines = try history.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         try AtomicFile.write(lines.map { $0 + "\n" }.joined(), to: url)
     }

@@ -84,7 +84,21 @@ public struct TrainingConfig: Sendable {
         else { throw ProtocolError(file: file, "--set '\(override)': expected table.key=value (e.g. optimizer.learning_rate=1e-3)") }
         let table = String(key[..<dot]), name = String(key[key.index(after: dot)...])
         let raw = String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
-        let parsed = (try? TOMLTable(string: "v = \(raw)"))?["v"] ?? raw
+        // Parse the value as TOML (numbers, booleans, quoted strings, arrays); a bare word is a string. The value
+        // is copied out as a Swift value: a node of the temporary table must not outlive it.
+        func copy(_ v: TOMLValueConvertible) -> TOMLValueConvertible {
+            if let i = v.int { return i }
+            if let d = v.double { return d }
+            if let b = v.bool { return b }
+            if let s = v.string { return s }
+            if let a = v.array {
+                let out = TOMLArray()
+                for x in a { out.append(copy(x)) }
+                return out
+            }
+            return raw
+        }
+        let parsed: TOMLValueConvertible = (try? TOMLTable(string: "v = \(raw)")).flatMap { $0["v"] }.map(copy) ?? raw
         if root[table] == nil { root[table] = TOMLTable() }
         guard let t = root[table]?.table else { throw ProtocolError(file: file, "--set '\(override)': '\(table)' is not a table") }
         t[name] = parsed

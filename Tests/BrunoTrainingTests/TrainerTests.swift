@@ -1,0 +1,122 @@
+import BrunoCalibration
+import BrunoData
+import BrunoSupport
+import BrunoSurrogates
+import Foundation
+import XCTest
+@testable import BrunoTraining
+
+final class TrainerTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let experiment = root.appendingPathComponent("experiments/braille-synthetic.toml")
+
+    /// A small version of the default experiment (seconds, not minutes).
+    static let small = ["run.epochs=2", "run.batch=16", "data.train_per_class=2", "data.valid_per_class=1", "data.test_per_class=1",
+                        "data.steps=30", "network.encoding=24", "network.hidden=[16]", "felif.fine_steps=10"]
+
+    func temporaryFolder() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-train-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    func testResumeContinuesBitForBit() throws {
+        let config = try TrainingConfig.load(Self.experiment, overrides: Self.small)
+        let straight = temporaryFolder(), interrupted = temporaryFolder()
+        var a = try Trainer(config: config)
+        let ha = try a.run(out: straight, resume: false) { _ in }
+        // Stop after one epoch (a run killed during epoch 2), then resume.
+        var b = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1"]))
+        b.config.resolvedText = config.resolvedText   // same run identity, fewer epochs requested
+        b.config.epochs = 1
+        try b.run(out: interrupted, resume: false) { _ in }
+        var c = try Trainer(config: config)
+        let hc = try c.run(out: interrupted, resume: true) { _ in }
+        XCTAssertEqual(a.network.parameters, c.network.parameters)
+        XCTAssertEqual(ha.count, 2)
+        XCTAssertEqual(hc.count, 2)
+        for (x, y) in zip(ha, hc) {
+            XCTAssertEqual(x.trainLoss, y.trainLoss)
+            XCTAssertEqual(x.testLoss, y.testLoss)
+            XCTAssertEqual(x.validAccuracy, y.validAccuracy)
+        }
+        let lines = try String(contentsOf: interrupted.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        for f in ["config.toml", "run.json", "checkpoint.json", "learning-curves.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: interrupted.appendingPathComponent(f).path), f)
+        }
+        let run = try JSONSerialization.jsonObject(with: Data(contentsOf: interrupted.appendingPathComponent("run.json"))) as! [String: Any]
+        XCTAssertEqual(run["seed"] as? Int, 1)
+        XCTAssertNotNil((run["rram_card"] as? [String: Any])?["sha256"])
+    }
+
+    func testTrainingLearnsTheSmallBrailleTask() throws {
+        // Float synapses, LIF outputs, a few epochs on 4 classes' worth of samples per letter: training accuracy
+        // must rise well above chance (1/27), i.e. the gradients point somewhere useful.
+        let c = try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=20", "data.train_per_class=4", "data.steps=60", "network.encoding=48",
+                                                                                   "network.hidden=[64]", "network.synapses=\"float\"", "network.output=\"lif\"",
+                                                                                   "network.init_gain=3", "optimizer.learning_rate=2e-2"])
+        var t = try Trainer(config: c)
+        let h = try t.run(out: temporaryFolder(), resume: false) { _ in }
+        XCTAssertGreaterThan(h.last!.trainAccuracy!, 0.5)
+        XCTAssertGreaterThan(h.last!.testAccuracy!, 0.25)
+        XCTAssertLessThan(h.last!.trainLoss, h.first!.trainLoss)
+    }
+
+    func testConfigErrorsNameTheKeyAndWhatWasExpected() {
+        func message(_ overrides: [String]) -> String {
+            do { _ = try TrainingConfig.load(Self.experiment, overrides: overrides); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(["optimizer.learning_rat=1e-3"]).contains("did you mean 'learning_rate'"))
+        XCTAssertTrue(message(["run.epochs=\"ten\""]).contains("'epochs' must be an integer"))
+        XCTAssertTrue(message(["felif.mode=\"fast\""]).contains("one of bruno, bptt, bptt_checkpointed, coarse_only"))
+        XCTAssertTrue(message(["felif.integrator=\"exponential\"", "felif.mode=\"bptt\""]).contains("forward option of bruno"))
+        XCTAssertTrue(message(["nonsense"]).contains("expected table.key=value"))
+        XCTAssertTrue(message(["network.synapses=\"analog\""]).contains("float, uniform or rram"))
+    }
+
+    func testResumeRefusesAChangedConfigAndAMissingCheckpoint() throws {
+        let out = temporaryFolder()
+        var t = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1"]))
+        XCTAssertThrowsError(try t.run(out: out, resume: true) { _ in }) { XCTAssertTrue("\($0)".contains("no checkpoint.json")) }
+        try t.run(out: out, resume: false) { _ in }
+        XCTAssertThrowsError(try t.run(out: out, resume: false) { _ in }) { XCTAssertTrue("\($0)".contains("--resume")) }
+        var changed = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1", "optimizer.learning_rate=1e-4"]))
+        XCTAssertThrowsError(try changed.run(out: out, resume: true) { _ in }) { XCTAssertTrue("\($0)".contains("config")) }
+    }
+
+    func testCardWithWrongUnitsIsRefused() throws {
+        var card = try DeviceCard.load(Self.root.appendingPathComponent("calibration/felif.card.json"))
+        let i = card.parameters.firstIndex { $0.name == "saturationPolarization" }!
+        card.parameters[i].unit = "uC/cm^2"
+        XCTAssertThrowsError(try FeLIFTraceSimulation(card: card)) {
+            XCTAssertTrue("\($0)".contains("'saturationPolarization' is in 'uC/cm^2', expected 'C/m^2'"), "\($0)")
+        }
+    }
+
+    func testNonFiniteDataIsRefusedWithItsLocation() throws {
+        let folder = temporaryFolder()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let train = folder.appendingPathComponent("X_TRAIN.ts"), test = folder.appendingPathComponent("X_TEST.ts")
+        let header = "@problemName X\n@timeStamps false\n@univariate true\n@classLabel true a b\n@data\n"
+        try (header + "1,2,3:a\n4,NaN,6:b\n1,1,1:a\n2,2,2:b\n3,3,3:a\n").write(to: train, atomically: true, encoding: .utf8)
+        try (header + "1,2,3:a\n").write(to: test, atomically: true, encoding: .utf8)
+        let cfg = folder.appendingPathComponent("uea.toml")
+        try """
+        [data]
+        kind = "uea"
+        path = "X_TRAIN.ts"
+        test_path = "X_TEST.ts"
+        [network]
+        encoding = 0
+        output = "lif"
+        synapses = "float"
+        """.write(to: cfg, atomically: true, encoding: .utf8)
+        do {
+            _ = try Trainer(config: try TrainingConfig.load(cfg))
+            XCTFail("NaN accepted")
+        } catch {
+            XCTAssertTrue("\(error)".lowercased().contains("nan") || "\(error)".contains("finite"), "\(error)")
+        }
+    }
+}
