@@ -13,6 +13,8 @@ let package = Package(
                 .product(name: "BrunoSpice", package: "Bruno"),
                 .product(name: "BrunoSupport", package: "Bruno"),
                 .product(name: "BrunoDevices", package: "Bruno"),
+                .product(name: "BrunoSurrogates", package: "Bruno"),
+                .product(name: "BrunoTraining", package: "Bruno"),
             ]
         ),
     ],

@@ -21,6 +21,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also when piped to a file
         let library = try DeviceLibrary.locate()
         let configURL = config.map { URL(fileURLWithPath: $0) } ?? library.root.appendingPathComponent("experiments/braille-synthetic.toml")
         let outURL = URL(fileURLWithPath: out ?? "runs/\(configURL.deletingPathExtension().lastPathComponent)")

@@ -134,6 +134,20 @@ public struct Trainer {
                           nll: config.loss == .bce ? nllSum / Double(max(counted, 1)) : nil, spikesPerSample: spikes.mapValues { $0 / n })
     }
 
+    /// Loads the parameters of a run's last checkpoint into this trainer's network (whose shape must match).
+    public mutating func loadCheckpoint(from run: URL) throws -> Int {
+        let url = run.appendingPathComponent("checkpoint.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
+        let cp: Checkpoint
+        do { cp = try JSONDecoder().decode(Checkpoint.self, from: data) } catch { throw TrainingError.badCheckpoint(url.path, "\(error)") }
+        let shapes = network.parameters.map(\.count)
+        guard cp.parameters.map(\.count) == shapes else {
+            throw TrainingError.badCheckpoint(url.path, "parameter shapes \(cp.parameters.map(\.count)) do not match the network's \(shapes)")
+        }
+        network.parameters = cp.parameters
+        return cp.epoch
+    }
+
     /// The chip the run evaluates on: every weight programmed once from the run's chip stream.
     public func chip() -> [Int: RealisedWeights] {
         var rng = SeededRandom(seed: config.seed).derived(0xC41B)

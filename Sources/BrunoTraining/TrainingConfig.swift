@@ -208,6 +208,16 @@ public struct TrainingConfig: Sendable {
             loss = kind
             warmup = try l.int("warmup", default: 5)
         }
+        // The resolved config names files by absolute path, so that it can be loaded from the run folder.
+        func absolute(_ table: String, _ key: String, _ url: URL?) {
+            guard let url, let t = root[table]?.table ?? { root[table] = TOMLTable(); return root[table]?.table }() else { return }
+            t[key] = url.path
+        }
+        absolute("devices", "felif_card", felifCard)
+        absolute("devices", "rram_card", rramCard)
+        if dataPath != nil { absolute("data", "path", dataPath) }
+        if testPath != nil { absolute("data", "test_path", testPath) }
+        resolvedText = root.convert(to: .toml)
         if loss == .bce && !readout { throw ProtocolError(file: file, "[loss] kind = bce needs [network] readout = true (per-step logits)") }
     }
 }
