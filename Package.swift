@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "BrunoData", targets: ["BrunoData"]),
         .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
         .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
+        .library(name: "BrunoValidation", targets: ["BrunoValidation"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -50,11 +51,13 @@ let package = Package(
                            .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]
         ),
+        // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.
+        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData"]),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
-                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData",
+                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
         .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
         .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
+        .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]

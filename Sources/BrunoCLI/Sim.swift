@@ -99,3 +99,9 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ message: String) { description = message }
 }
+
+/// Prints a progress line and flushes it at once (stdout is block-buffered when it is a file or a pipe).
+@Sendable func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}

@@ -2,10 +2,12 @@ import ArgumentParser
 import BrunoCalibration
 import BrunoData
 import BrunoDevices
+import BrunoSpice
 import BrunoTraining
+import BrunoValidation
 import Foundation
 
-struct Train: ParsableCommand {
+struct Train: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a spiking network on the calibrated device surrogates (BRUNO, BPTT or coarse-only).",
         discussion: """
@@ -20,8 +22,7 @@ struct Train: ParsableCommand {
     @Option(help: "Run folder (default: runs/<config name>).") var out: String?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
 
-    func run() throws {
-        setvbuf(stdout, nil, _IOLBF, 0)   // progress lines appear as they happen, also when piped to a file
+    func run() async throws {
         let library = try DeviceLibrary.locate()
         let configURL = config.map { URL(fileURLWithPath: $0) } ?? library.root.appendingPathComponent("experiments/braille-synthetic.toml")
         let outURL = URL(fileURLWithPath: out ?? "runs/\(configURL.deletingPathExtension().lastPathComponent)")
@@ -31,13 +32,20 @@ struct Train: ParsableCommand {
             print("training \(trainer.data.train.count) samples (selection \(trainer.data.valid.count), test \(trainer.data.test.count)), "
                 + "\(c.epochs) epochs, batch \(c.batch), FeLIF mode \(c.stepping.mode.rawValue) K=\(c.stepping.fineSteps), synapses \(c.synapses.rawValue), "
                 + "\(Parallel.workers) worker(s) → \(outURL.path)")
-            try trainer.run(out: outURL, resume: resume) { print($0) }
+            var hook: Trainer.EpochHook?
+            if c.validation.every > 0 {
+                let pool = try SpicePool(count: c.validation.instances)
+                hook = SpiceValidation(settings: c.validation, library: library).hook(pool: pool) { say($0) }
+            }
+            try await trainer.run(out: outURL, resume: resume, afterEpoch: hook) { say($0) }
             print("wrote \(outURL.path)/metrics.jsonl, checkpoint.json, learning-curves.svg")
         } catch let e as ProtocolError {
             throw CLIError(e.description)
         } catch let e as DataError {
             throw CLIError(e.description)
         } catch let e as TrainingError {
+            throw CLIError(e.description)
+        } catch let e as SpiceError {
             throw CLIError(e.description)
         }
     }

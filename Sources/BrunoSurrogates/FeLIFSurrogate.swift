@@ -84,10 +84,12 @@ extension FeLIFSurrogate.Coefficients {
         let drdE = detachTau ? 0 : r * alpha * x / ae * sgnE
         let dpdv = target * drdE * c
         let dpdp = -r + target * drdE * (-d)
+        // Leak odd in V, as the netlist's stack leakage (models/fecap.lib): sgn(V)·(I0·A·(e^{|V|/Vt} − 1) + I_dsc).
+        // (The reference writes e^{V/Vt}, which leaves negative membranes almost leak-free; the circuit is symmetric.)
         let sgnV: Double = v > 0 ? 1 : (v < 0 ? -1 : 0)
-        let ex = Foundation.exp(v * invVt)
+        let ex = Foundation.exp(abs(v) * invVt)
         let leak = sgnV * (i0a * (ex - 1) + idsc)
-        let dleak = sgnV * i0a * ex * invVt
+        let dleak = sgnV * sgnV * i0a * ex * invVt
         let dv = (current - leak - area * dp) * invC
         return FeLIFRates(dv: dv, dp: dp, dvdv: (-dleak - area * dpdv) * invC, dvdp: -area * dpdp * invC, dpdv: dpdv, dpdp: dpdp)
     }

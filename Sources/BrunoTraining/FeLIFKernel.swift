@@ -54,7 +54,7 @@ struct FeLIFLanes {
         let e = c * v - d * p
         let r = switchingRate(e).rate
         let dp = (Self.sign(e) * ps - p) * r
-        let leak = Self.sign(v) * (i0a * (FastMath.exp(v * invVt) - 1) + idsc)
+        let leak = Self.sign(v) * (i0a * (FastMath.exp(vabs(v) * invVt) - 1) + idsc)
         let dv = (current - leak - area * dp) * invC
         let vn = vmax(vmin(v.addingProduct(h, dv), vlimit), -vlimit)
         let pn = vmax(vmin(p.addingProduct(h, dp), ps), -ps)
@@ -70,7 +70,7 @@ struct FeLIFLanes {
         let r = switchingRate(e).rate
         let target = Self.sign(e) * ps
         let pn = vmax(vmin(target + (p - target) * FastMath.exp(-(r * h)), ps), -ps)
-        let leak = Self.sign(v) * (i0a * (FastMath.exp(v * invVt) - 1) + idsc)
+        let leak = Self.sign(v) * (i0a * (FastMath.exp(vabs(v) * invVt) - 1) + idsc)
         let vn = v + h * (current - leak) * invC - area * (pn - p) * invC
         return (vmax(vmin(vn, vlimit), -vlimit), pn)
     }
@@ -86,9 +86,9 @@ struct FeLIFLanes {
         let dpdv = target * drdE * c
         let dpdp = -r - target * drdE * d
         let sgnV = Self.sign(v)
-        let ex = FastMath.exp(v * invVt)
+        let ex = FastMath.exp(vabs(v) * invVt)
         let leak = sgnV * (i0a * (ex - 1) + idsc)
-        let dleak = sgnV * i0a * ex * invVt
+        let dleak = sgnV * sgnV * i0a * ex * invVt
         let dv = (current - leak - area * dp) * invC
         let dvdv = (-dleak - area * dpdv) * invC, dvdp = -area * dpdp * invC
         var gvn = gv, gpn = gp

@@ -14,6 +14,8 @@ import BrunoSurrogates
 /// Activations are time-major `[T][B][N]`; an input value x drives the current `inputScale · x` [A].
 public struct FeLIFLayer: Sendable {
     public var devices: [FeLIFSurrogate]
+    /// Each neuron's device-to-device factors (what a netlist of this layer instantiates; nominal when none).
+    public var variations: [FeLIFVariation]
     public var stepping: FeLIFStepping
     /// Current per unit of input [A].
     public var inputScale: Double
@@ -26,6 +28,7 @@ public struct FeLIFLayer: Sendable {
     public init(devices: [FeLIFSurrogate], stepping: FeLIFStepping, inputScale: Double) {
         precondition(!devices.isEmpty, "a FeLIF layer needs at least one neuron")
         self.devices = devices
+        variations = [FeLIFVariation](repeating: .nominal, count: devices.count)
         self.stepping = stepping
         self.inputScale = inputScale
     }
@@ -34,10 +37,9 @@ public struct FeLIFLayer: Sendable {
     /// drawn from `rng` (neuron by neuron, in the order of `FeLIFVariation.sample`).
     public init(neurons: Int, surrogate: FeLIFSurrogate, variation sigma: Double, rng: inout SeededRandom,
                 stepping: FeLIFStepping, inputScale: Double) {
-        let devices = (0..<neurons).map { _ in
-            sigma > 0 ? surrogate.applying(FeLIFVariation.sample(sigma: sigma, using: &rng)) : surrogate
-        }
-        self.init(devices: devices, stepping: stepping, inputScale: inputScale)
+        let variations = (0..<neurons).map { _ in sigma > 0 ? FeLIFVariation.sample(sigma: sigma, using: &rng) : .nominal }
+        self.init(devices: variations.map { surrogate.applying($0) }, stepping: stepping, inputScale: inputScale)
+        self.variations = variations
     }
 
     /// What the backward pass needs. States are `[T + 1][lanes]` (index 0 the initial state), lanes = B·N.

@@ -22,7 +22,8 @@ public struct Network: Sendable {
         self.layers = layers
     }
 
-    enum Tape: Sendable {
+    /// What a layer kept for its backward pass (also what validation reads: a layer's inputs and states).
+    public enum Tape: Sendable {
         case none
         case linear(LinearLayer.Tape)
         case lif(LIFLayer.Tape)
@@ -31,7 +32,7 @@ public struct Network: Sendable {
 
     public struct Pass: Sendable {
         public var output: Matrix
-        var tapes: [Tape]
+        public var tapes: [Tape]
         /// Spikes per layer with spiking output (layer index → total spike count), for the metrics.
         public var spikeCounts: [Int: Double]
         /// Bytes kept for the backward pass.

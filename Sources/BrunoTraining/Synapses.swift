@@ -74,6 +74,9 @@ public struct RealisedWeights: Sendable {
     public var straightThrough: [Float]
     /// Signed level index per weight (quantized models), for export and histograms.
     public var levels: [Int]?
+    /// RRAM: the programmed read conductances [S] of each weight's two cells (G⁺, G⁻), as a netlist needs them.
+    public var plus: [Double]? = nil
+    public var minus: [Double]? = nil
 }
 
 extension SynapseModel {
@@ -101,6 +104,7 @@ extension SynapseModel {
             var out = shadow
             var levels = [Int](repeating: 0, count: shadow.values.count)
             var mask = [Float](repeating: 1, count: shadow.values.count)
+            var plus = [Double](repeating: 0, count: shadow.values.count), minus = plus
             let swing = r.swing
             for i in 0..<out.values.count {
                 let w = shadow.values[i]
@@ -108,10 +112,12 @@ extension SynapseModel {
                 levels[i] = l
                 let draws = r.programmingNoise ? (rng.gaussian(), rng.gaussian(), rng.gaussian(), rng.gaussian()) : (0, 0, 0, 0)
                 let (gp, gm) = r.pair(level: l, draws: draws)
+                plus[i] = gp
+                minus[i] = gm
                 out.values[i] = Float((gp - gm) / swing)
                 if abs(w) > 1 { mask[i] = 0 }
             }
-            return RealisedWeights(weights: out, straightThrough: mask, levels: levels)
+            return RealisedWeights(weights: out, straightThrough: mask, levels: levels, plus: plus, minus: minus)
         }
     }
 

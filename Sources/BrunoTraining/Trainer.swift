@@ -41,13 +41,15 @@ public struct Trainer {
         public var peakMemoryMB: Double
         /// Bytes held for one training batch's backward pass.
         public var backwardStoreMB: Double
+        /// SPICE-in-the-loop figures of this epoch, when a check ran (see BrunoValidation).
+        public var validation: [String: Double]? = nil
 
         /// The names in metrics.jsonl (snake case, units in the name where they are not obvious).
         enum CodingKeys: String, CodingKey {
             case epoch, trainLoss = "train_loss", trainAccuracy = "train_accuracy", validLoss = "valid_loss", validAccuracy = "valid_accuracy"
             case testLoss = "test_loss", testAccuracy = "test_accuracy", validNLL = "valid_nll", testNLL = "test_nll"
             case learningRate = "learning_rate", spikesPerSample = "spikes_per_sample", epochSeconds = "epoch_seconds"
-            case wallSeconds = "wall_seconds", peakMemoryMB = "peak_memory_mb", backwardStoreMB = "backward_store_mb"
+            case wallSeconds = "wall_seconds", peakMemoryMB = "peak_memory_mb", backwardStoreMB = "backward_store_mb", validation
         }
     }
 
@@ -154,9 +156,13 @@ public struct Trainer {
         return network.program(rng: &rng)
     }
 
+    /// Called after an epoch's evaluation (SPICE-in-the-loop validation plugs in here): returns figures for
+    /// metrics.jsonl, or nil when it did not run. Its failures are logged, never fatal.
+    public typealias EpochHook = (_ epoch: Int, _ trainer: Trainer, _ chip: [Int: RealisedWeights], _ out: URL) async throws -> [String: Double]?
+
     /// Trains for the configured epochs (continuing from `out/checkpoint.json` with `resume`).
     @discardableResult
-    public mutating func run(out: URL, resume: Bool, log: (String) -> Void) throws -> [EpochMetrics] {
+    public mutating func run(out: URL, resume: Bool, afterEpoch hook: EpochHook? = nil, log: (String) -> Void) async throws -> [EpochMetrics] {
         let fm = FileManager.default
         let checkpointURL = out.appendingPathComponent("checkpoint.json"), metricsURL = out.appendingPathComponent("metrics.jsonl")
         let configHash = SHA256.hex(Data(config.resolvedText.utf8))
@@ -222,7 +228,11 @@ public struct Trainer {
             let test = evaluate(data.test, chip: chip, stream: 0x7E57 &+ UInt64(epoch))
             let lr = optimizer.learningRate
             optimizer.learningRate = plateau.observe(valid.nll ?? valid.loss, learningRate: lr)
-            let m = EpochMetrics(
+            var checked: [String: Double]?
+            if let hook {
+                do { checked = try await hook(epoch, self, chip, out) } catch { log("WARNING: the SPICE check of epoch \(epoch) failed: \(error)") }
+            }
+            var m = EpochMetrics(
                 epoch: epoch, trainLoss: lossSum / Double(trainCount),
                 trainAccuracy: data.isClassification ? Double(correct) / Double(trainCount) : nil,
                 validLoss: valid.loss, validAccuracy: valid.accuracy, testLoss: test.loss, testAccuracy: test.accuracy,
@@ -230,6 +240,7 @@ public struct Trainer {
                 spikesPerSample: Dictionary(uniqueKeysWithValues: test.spikesPerSample.map { ("layer\($0.key)", $0.value) }),
                 epochSeconds: Date().timeIntervalSince(t0), wallSeconds: wallBefore + Date().timeIntervalSince(started),
                 peakMemoryMB: Memory.peakResidentMB(), backwardStoreMB: Double(stored) / 1e6)
+            m.validation = checked
             history.append(m)
             try writeMetrics(history, to: metricsURL)
             let cp = Checkpoint(epoch: epoch, parameters: network.parameters, optimizer: optimizer, plateau: plateau, configSHA256: configHash,

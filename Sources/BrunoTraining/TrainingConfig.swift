@@ -65,6 +65,9 @@ public struct TrainingConfig: Sendable {
     public var learningRate = 2e-3
     public var plateau = ReduceOnPlateau()
 
+    // [validation]: SPICE-in-the-loop (BrunoValidation runs it; the trainer calls it through a hook)
+    public var validation = ValidationSettings()
+
     // [loss]
     public enum LossKind: String, Sendable { case spikeCount = "spike_count", bce }
     public var loss = LossKind.spikeCount
@@ -109,7 +112,7 @@ public struct TrainingConfig: Sendable {
         self.file = url
         resolvedText = root.convert(to: .toml)
         let top = try StrictTable(root, path: "top level", file: file,
-                                  allowed: ["run", "data", "network", "devices", "felif", "optimizer", "loss"])
+                                  allowed: ["run", "data", "network", "devices", "felif", "optimizer", "loss", "validation"])
         felifCard = StrictTable.resolve("../calibration/felif.card.json", relativeTo: url)
         rramCard = StrictTable.resolve("../calibration/rram.card.json", relativeTo: url)
         if let r = try top.subtable("run", allowed: ["seed", "epochs", "batch"]) {
@@ -218,6 +221,45 @@ public struct TrainingConfig: Sendable {
         if dataPath != nil { absolute("data", "path", dataPath) }
         if testPath != nil { absolute("data", "test_path", testPath) }
         resolvedText = root.convert(to: .toml)
+        if let v = try top.subtable("validation", allowed: ["every", "samples", "layer", "columns", "min_class_agreement", "max_spike_count_error",
+                                                         "max_trace_nrmse", "instances", "seed"]) {
+            validation.every = try v.int("every", default: 0)
+            validation.samples = try v.int("samples", default: 1)
+            if v.table["layer"] != nil { validation.layer = try v.int("layer", default: 0) }
+            let c = try v.int("columns", default: 2)
+            validation.columns = c > 0 ? c : nil
+            validation.minClassAgreement = try v.double("min_class_agreement", default: 0.8)
+            validation.maxSpikeCountError = try v.double("max_spike_count_error", default: 1)
+            validation.maxTraceNRMSE = try v.double("max_trace_nrmse", default: 0.1)
+            validation.instances = try v.int("instances", default: 2)
+            validation.seed = UInt64(try v.int("seed", default: 11))
+            guard validation.every >= 0, validation.samples >= 1, validation.instances >= 1 else {
+                throw ProtocolError(file: file, "[validation] every ≥ 0, samples ≥ 1 and instances ≥ 1")
+            }
+        }
         if loss == .bce && !readout { throw ProtocolError(file: file, "[loss] kind = bce needs [network] readout = true (per-step logits)") }
     }
+}
+
+/// SPICE-in-the-loop settings (`[validation]`).
+public struct ValidationSettings: Sendable, Equatable {
+    /// Epochs between checks (0: never during training); when on, the last epoch is always checked.
+    public var every = 0
+    /// Test samples simulated per check.
+    public var samples = 1
+    /// The FeLIF layer to check (nil: the last one).
+    public var layer: Int?
+    /// Columns per sample: the sample's class first, then the surrogate's most active others (nil: all).
+    public var columns: Int? = 2
+    /// Thresholds below which the run warns (class agreement over samples; mean |Δ spike count| per column;
+    /// mean sub-threshold membrane NRMSE).
+    public var minClassAgreement = 0.8
+    public var maxSpikeCountError = 1.0
+    public var maxTraceNRMSE = 0.1
+    /// Parallel ngspice instances.
+    public var instances = 2
+    /// Seed of the checks' own draws (read noise of the surrogate pass).
+    public var seed: UInt64 = 11
+
+    public init() {}
 }

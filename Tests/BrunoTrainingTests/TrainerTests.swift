@@ -20,18 +20,18 @@ final class TrainerTests: XCTestCase {
         return url
     }
 
-    func testResumeContinuesBitForBit() throws {
+    func testResumeContinuesBitForBit() async throws {
         let config = try TrainingConfig.load(Self.experiment, overrides: Self.small)
         let straight = temporaryFolder(), interrupted = temporaryFolder()
         var a = try Trainer(config: config)
-        let ha = try a.run(out: straight, resume: false) { _ in }
+        let ha = try await a.run(out: straight, resume: false) { _ in }
         // Stop after one epoch (a run killed during epoch 2), then resume.
         var b = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1"]))
         b.config.resolvedText = config.resolvedText   // same run identity, fewer epochs requested
         b.config.epochs = 1
-        try b.run(out: interrupted, resume: false) { _ in }
+        try await b.run(out: interrupted, resume: false) { _ in }
         var c = try Trainer(config: config)
-        let hc = try c.run(out: interrupted, resume: true) { _ in }
+        let hc = try await c.run(out: interrupted, resume: true) { _ in }
         XCTAssertEqual(a.network.parameters, c.network.parameters)
         XCTAssertEqual(ha.count, 2)
         XCTAssertEqual(hc.count, 2)
@@ -50,14 +50,14 @@ final class TrainerTests: XCTestCase {
         XCTAssertNotNil((run["rram_card"] as? [String: Any])?["sha256"])
     }
 
-    func testTrainingLearnsTheSmallBrailleTask() throws {
+    func testTrainingLearnsTheSmallBrailleTask() async throws {
         // Float synapses, LIF outputs, a few epochs on 4 classes' worth of samples per letter: training accuracy
         // must rise well above chance (1/27), i.e. the gradients point somewhere useful.
         let c = try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=20", "data.train_per_class=4", "data.steps=60", "network.encoding=48",
                                                                                    "network.hidden=[64]", "network.synapses=\"float\"", "network.output=\"lif\"",
                                                                                    "network.init_gain=3", "optimizer.learning_rate=2e-2"])
         var t = try Trainer(config: c)
-        let h = try t.run(out: temporaryFolder(), resume: false) { _ in }
+        let h = try await t.run(out: temporaryFolder(), resume: false) { _ in }
         XCTAssertGreaterThan(h.last!.trainAccuracy!, 0.5)
         XCTAssertGreaterThan(h.last!.testAccuracy!, 0.25)
         XCTAssertLessThan(h.last!.trainLoss, h.first!.trainLoss)
@@ -75,14 +75,14 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(message(["network.synapses=\"analog\""]).contains("float, uniform or rram"))
     }
 
-    func testResumeRefusesAChangedConfigAndAMissingCheckpoint() throws {
+    func testResumeRefusesAChangedConfigAndAMissingCheckpoint() async throws {
         let out = temporaryFolder()
         var t = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1"]))
-        XCTAssertThrowsError(try t.run(out: out, resume: true) { _ in }) { XCTAssertTrue("\($0)".contains("no checkpoint.json")) }
-        try t.run(out: out, resume: false) { _ in }
-        XCTAssertThrowsError(try t.run(out: out, resume: false) { _ in }) { XCTAssertTrue("\($0)".contains("--resume")) }
+        await assertThrows(try await t.run(out: out, resume: true) { _ in }, containing: "no checkpoint.json")
+        try await t.run(out: out, resume: false) { _ in }
+        await assertThrows(try await t.run(out: out, resume: false) { _ in }, containing: "--resume")
         var changed = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1", "optimizer.learning_rate=1e-4"]))
-        XCTAssertThrowsError(try changed.run(out: out, resume: true) { _ in }) { XCTAssertTrue("\($0)".contains("config")) }
+        await assertThrows(try await changed.run(out: out, resume: true) { _ in }, containing: "config")
     }
 
     func testCardWithWrongUnitsIsRefused() throws {
@@ -117,6 +117,15 @@ final class TrainerTests: XCTestCase {
             XCTFail("NaN accepted")
         } catch {
             XCTAssertTrue("\(error)".lowercased().contains("nan") || "\(error)".contains("finite"), "\(error)")
+        }
+    }
+
+    func assertThrows<T>(_ body: @autoclosure () async throws -> T, containing text: String, file: StaticString = #filePath, line: UInt = #line) async {
+        do {
+            _ = try await body()
+            XCTFail("no error (expected one mentioning '\(text)')", file: file, line: line)
+        } catch {
+            XCTAssertTrue("\(error)".contains(text), "\(error)", file: file, line: line)
         }
     }
 }

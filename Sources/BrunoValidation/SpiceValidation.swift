@@ -1,0 +1,212 @@
+import BrunoData
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoTraining
+import Foundation
+
+/// Agreement of one column between the surrogate and ngspice.
+public struct ColumnAgreement: Codable, Sendable, Equatable {
+    public var sample: Int
+    public var column: Int
+    public var synapses: Int
+    public var surrogateCount: Int
+    public var spiceCount: Int?
+    /// First spike [s]: the surrogate's at the middle of its spiking step.
+    public var surrogateFirstSpike: Double?
+    public var spiceFirstSpike: Double?
+    /// van Rossum distance (τ = 10 ms; one unmatched spike gives ≈ 0.71).
+    public var vanRossum: Double?
+    /// Membrane NRMSE at the ends of the coarse steps, away from spikes (steps within one of a spike in either
+    /// trace are left out: the surrogate holds a crossing neuron above threshold until the next step, the
+    /// circuit resets at once), normalised by the circuit's membrane range (at least 0.5 V).
+    public var traceNRMSE: Double?
+    /// Why the deck failed (then the numbers above are nil).
+    public var failure: String?
+}
+
+/// One validation: per-column agreement and the summary figures written into `metrics.jsonl`.
+public struct ValidationReport: Codable, Sendable {
+    public var epoch: Int
+    public var layer: Int
+    public var samples: Int
+    public var columns: [ColumnAgreement]
+    public var failedDecks: Int
+    /// Fraction of samples whose predicted class is the same with SPICE counts (output layer only).
+    public var classAgreement: Double?
+    public var meanSpikeCountError: Double?
+    public var fractionWithinOneSpike: Double?
+    public var meanFirstSpikeError: Double?
+    public var meanVanRossum: Double?
+    public var meanTraceNRMSE: Double?
+    public var seconds: Double
+    public var passed: Bool
+    public var warnings: [String]
+
+    /// The figures as a flat dictionary (metrics.jsonl's `validation` object).
+    public var summary: [String: Double] {
+        var d: [String: Double] = ["samples": Double(samples), "columns": Double(columns.count), "failed_decks": Double(failedDecks),
+                                   "seconds": seconds, "passed": passed ? 1 : 0]
+        if let x = classAgreement { d["class_agreement"] = x }
+        if let x = meanSpikeCountError { d["spike_count_error"] = x }
+        if let x = fractionWithinOneSpike { d["within_one_spike"] = x }
+        if let x = meanFirstSpikeError { d["first_spike_error_s"] = x }
+        if let x = meanVanRossum { d["van_rossum"] = x }
+        if let x = meanTraceNRMSE { d["trace_nrmse"] = x }
+        return d
+    }
+}
+
+/// SPICE-in-the-loop validation of a trained network: builds one deck per (sample, column), simulates them in
+/// parallel ngspice instances, compares with the surrogate and writes an SVG overlay.
+public struct SpiceValidation: Sendable {
+    public var settings: ValidationSettings
+    public var library: DeviceLibrary
+
+    public init(settings: ValidationSettings, library: DeviceLibrary) {
+        self.settings = settings
+        self.library = library
+    }
+
+    /// Validates `network` on the evaluation `chip` with the first `settings.samples` samples of `set`.
+    public func run(network: Network, chip: [Int: RealisedWeights], set: SequenceDataset, epoch: Int, pool: SpicePool,
+                    plot: URL?, log: @escaping @Sendable (String) -> Void) async throws -> ValidationReport {
+        let t0 = Date()
+        let l = try network.validationLayer(settings.layer)
+        let outputLayer = l == network.layers.count - 1
+        var cases: [ColumnCase] = []
+        var allCounts: [[Int]] = []
+        // The first samples whose columns receive input spikes (a silent sample, e.g. Braille's space, checks nothing).
+        var used: [Int] = []
+        for s in set.samples.indices where used.count < settings.samples {
+            let sample = set.samples[s]
+            let (c, counts) = try ColumnBuilder.cases(network: network, layer: l, chip: chip, x: sample.values, steps: sample.steps, sample: s,
+                                                      label: sample.label, columns: settings.columns, seed: settings.seed)
+            guard c.contains(where: { $0.synapsesInDeck > 0 }) else { continue }
+            cases += c
+            allCounts.append(counts)
+            used.append(s)
+        }
+        let m = used.count
+        guard m > 0 else { throw ValidationSetupError("no sample of the \(set.count) in \(set.name) drives layer \(l): nothing to validate") }
+        var jobs: [(Netlist, Analysis)] = []
+        var buildFailures: [Int: String] = [:]
+        for (k, c) in cases.enumerated() {
+            do { jobs.append((try c.circuit.netlist(library: library), .netlist)) } catch {
+                buildFailures[k] = "\(error)"
+                jobs.append((try Netlist(string: "failed deck\n.end\n", name: "failed.cir"), .netlist))
+            }
+        }
+        log("validation: \(cases.count) deck(s) (\(m) sample(s), layer \(l), \(cases.map(\.synapsesInDeck).reduce(0, +)) synapses) on \(pool.count) ngspice instance(s)…")
+        let results = await pool.simulateAll(jobs) { done, all in log("  SPICE deck \(done)/\(all) done") }
+        var columns: [ColumnAgreement] = []
+        var traces: [(ColumnCase, NeuronTrace)] = []
+        for (k, (c, r)) in zip(cases, results).enumerated() {
+            var a = ColumnAgreement(sample: c.sample, column: c.column, synapses: c.synapsesInDeck, surrogateCount: c.surrogateSpikes.count,
+                                    surrogateFirstSpike: c.surrogateSpikes.first.map { (Double($0) + 0.5) * c.coarseStep })
+            if let f = buildFailures[k] {
+                a.failure = f
+            } else {
+                switch r {
+                case .failure(let e): a.failure = e.description
+                case .success(let result):
+                    do {
+                        let trace = try NeuronTrace(result)
+                        let spikes = trace.spikeTimes
+                        a.spiceCount = spikes.count
+                        a.spiceFirstSpike = spikes.first
+                        a.vanRossum = Agreement.vanRossum(spikes, c.surrogateSpikes.map { (Double($0) + 0.5) * c.coarseStep }, tau: 10e-3)
+                        a.traceNRMSE = Agreement.traceNRMSE(surrogate: c.surrogateMembrane, spice: trace, step: c.coarseStep,
+                                                            surrogateSpikes: c.surrogateSpikes, spiceSpikes: spikes)
+                        traces.append((c, trace))
+                    } catch {
+                        a.failure = "\(error)"
+                    }
+                }
+            }
+            if let f = a.failure { log("  deck for sample \(c.sample), column \(c.column) failed: \(f)") }
+            columns.append(a)
+        }
+        let ok = columns.filter { $0.failure == nil }
+        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+        var report = ValidationReport(
+            epoch: epoch, layer: l, samples: m, columns: columns, failedDecks: columns.count - ok.count, classAgreement: nil,
+            meanSpikeCountError: mean(ok.map { Double(abs($0.spiceCount! - $0.surrogateCount)) }),
+            fractionWithinOneSpike: mean(ok.map { abs($0.spiceCount! - $0.surrogateCount) <= 1 ? 1 : 0 }),
+            meanFirstSpikeError: mean(ok.compactMap { a in a.spiceFirstSpike.flatMap { s in a.surrogateFirstSpike.map { abs(s - $0) } } }),
+            meanVanRossum: mean(ok.compactMap(\.vanRossum)), meanTraceNRMSE: mean(ok.compactMap(\.traceNRMSE)),
+            seconds: 0, passed: true, warnings: [])
+        if outputLayer {
+            // The SPICE prediction: the surrogate's counts with the simulated columns replaced by the circuit's.
+            var agree = 0, judged = 0
+            for (k, s) in used.enumerated() {
+                let surrogate = allCounts[k]
+                var spice = surrogate
+                let mine = ok.filter { $0.sample == s }
+                guard !mine.isEmpty else { continue }
+                for a in mine { spice[a.column] = a.spiceCount! }
+                judged += 1
+                if Agreement.argmax(spice) == Agreement.argmax(surrogate) { agree += 1 }
+            }
+            report.classAgreement = judged > 0 ? Double(agree) / Double(judged) : nil
+        }
+        if let c = report.classAgreement, c < settings.minClassAgreement {
+            report.warnings.append(String(format: "class agreement %.2f is below %.2f", c, settings.minClassAgreement))
+        }
+        if let e = report.meanSpikeCountError, e > settings.maxSpikeCountError {
+            report.warnings.append(String(format: "mean spike-count error %.2f per column is above %.2f", e, settings.maxSpikeCountError))
+        }
+        if let e = report.meanTraceNRMSE, e > settings.maxTraceNRMSE {
+            report.warnings.append(String(format: "membrane NRMSE %.3f is above %.3f", e, settings.maxTraceNRMSE))
+        }
+        if report.failedDecks > 0 { report.warnings.append("\(report.failedDecks) of \(columns.count) deck(s) failed in ngspice (reported per column)") }
+        report.passed = report.warnings.isEmpty
+        report.seconds = Date().timeIntervalSince(t0)
+        if let plot, !traces.isEmpty { try Agreement.plot(traces.prefix(4).map { $0 }, epoch: epoch, to: plot) }
+        return report
+    }
+}
+
+/// Comparison measures.
+public enum Agreement {
+    /// van Rossum distance with kernel e^{−t/τ}: D² = ½[Σe^{−|aᵢ−aⱼ|/τ} + Σe^{−|bᵢ−bⱼ|/τ} − 2Σe^{−|aᵢ−bⱼ|/τ}].
+    public static func vanRossum(_ a: [Double], _ b: [Double], tau: Double) -> Double {
+        func k(_ x: [Double], _ y: [Double]) -> Double { x.reduce(0) { acc, s in acc + y.reduce(0) { $0 + exp(-abs(s - $1) / tau) } } }
+        return max(0, 0.5 * (k(a, a) + k(b, b) - 2 * k(a, b))).squareRoot()
+    }
+
+    /// NRMSE of the surrogate's end-of-step membrane against the circuit's, away from spikes.
+    public static func traceNRMSE(surrogate: [Double], spice: NeuronTrace, step: Double, surrogateSpikes: [Int], spiceSpikes: [Double]) -> Double? {
+        var excluded = Set<Int>()
+        for s in surrogateSpikes { for d in -1...1 { excluded.insert(s + d) } }
+        for t in spiceSpikes { let s = Int(t / step); for d in -1...1 { excluded.insert(s + d) } }
+        var se = 0.0, n = 0
+        for t in surrogate.indices where !excluded.contains(t) {
+            let d = surrogate[t] - spice.membrane(at: Double(t + 1) * step)
+            se += d * d
+            n += 1
+        }
+        guard n > 0, let lo = spice.membrane.min(), let hi = spice.membrane.max() else { return nil }
+        // Normalised by the circuit's range, at least 0.5 V (a nearly silent neuron's millivolt range would turn
+        // microvolt differences into large ratios).
+        return (se / Double(n)).squareRoot() / max(hi - lo, 0.5)
+    }
+
+    /// Index of the largest count; ties go to the lowest index (as the loss's prediction does).
+    public static func argmax(_ counts: [Int]) -> Int {
+        var best = 0
+        for i in counts.indices where counts[i] > counts[best] { best = i }
+        return best
+    }
+
+    static func plot(_ traces: [(ColumnCase, NeuronTrace)], epoch: Int, to url: URL) throws {
+        let panels = traces.map { c, trace -> SVGPlot.Panel in
+            let tSur = (0..<c.surrogateMembrane.count).map { Double($0 + 1) * c.coarseStep * 1e3 }
+            return SVGPlot.Panel(yLabel: "sample \(c.sample), neuron \(c.column) [V]", series: [
+                .init(label: "ngspice", x: trace.time.map { $0 * 1e3 }, y: trace.membrane),
+                .init(label: "surrogate", x: tSur, y: c.surrogateMembrane, dashed: true, markers: true),
+            ])
+        }
+        try AtomicFile.write(SVGPlot(title: "SPICE vs surrogate membrane, epoch \(epoch)", xLabel: "time [ms]", panels: panels).render(), to: url)
+    }
+}

@@ -1,0 +1,86 @@
+import BrunoCalibration
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoTraining
+import Foundation
+import XCTest
+@testable import BrunoValidation
+
+/// SPICE-in-the-loop on a small trained network: 12 taxels → 12 encoders → 8 LIF → 27 FeLIF outputs on RRAM
+/// synapses, 30 ms samples, two epochs of training.
+final class SpiceValidationTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let experiment = root.appendingPathComponent("experiments/braille-synthetic.toml")
+    static let small = ["run.epochs=2", "run.batch=27", "data.train_per_class=2", "data.valid_per_class=1", "data.test_per_class=1",
+                        "data.steps=30", "network.encoding=12", "network.hidden=[8]", "network.input_scale=6e-9"]
+
+    func trained(_ extra: [String] = []) async throws -> Trainer {
+        var t = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + extra))
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-val-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: out) }
+        try await t.run(out: out, resume: false) { _ in }
+        return t
+    }
+
+    func validation(columns: Int? = 3) throws -> SpiceValidation {
+        var s = ValidationSettings()
+        s.samples = 1
+        s.columns = columns
+        s.maxTraceNRMSE = 0.05
+        return SpiceValidation(settings: s, library: try DeviceLibrary.locate(environment: ["BRUNO_HOME": Self.root.path]))
+    }
+
+    func testSmallTrainedNetworkAgreesWithSpice() async throws {
+        let t = try await trained()
+        let pool = try SpicePool(count: 2)
+        let report = try await validation().run(network: t.network, chip: t.chip(), set: t.data.test, epoch: 2, pool: pool, plot: nil) { _ in }
+        XCTAssertEqual(report.failedDecks, 0)
+        XCTAssertEqual(report.columns.count, 3)
+        XCTAssertGreaterThan(report.columns.map(\.surrogateCount).reduce(0, +), 0, "the check must involve spikes")
+        for c in report.columns {
+            XCTAssertLessThanOrEqual(abs(c.spiceCount! - c.surrogateCount), 1, "neuron \(c.column): surrogate \(c.surrogateCount), SPICE \(c.spiceCount!)")
+            XCTAssertLessThanOrEqual(c.traceNRMSE!, 0.05, "neuron \(c.column)")
+        }
+        XCTAssertEqual(report.classAgreement, 1)
+        XCTAssertTrue(report.passed, "\(report.warnings)")
+    }
+
+    func testMiscalibratedCardIsDetected() async throws {
+        // The surrogate believes the threshold is 20 % higher than the circuit's: it fires later and less.
+        var card = try DeviceCard.load(Self.root.appendingPathComponent("calibration/felif.card.json"))
+        let i = card.parameters.firstIndex { $0.name == "threshold" }!
+        card.parameters[i].value *= 1.2
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-card-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("felif.card.json")
+        try card.encoded().write(to: url)
+        let t = try await trained(["devices.felif_card=\"\(url.path)\"", "network.input_scale=1.2e-8"])
+        let pool = try SpicePool(count: 2)
+        let report = try await validation(columns: 4).run(network: t.network, chip: t.chip(), set: t.data.test, epoch: 2, pool: pool, plot: nil) { _ in }
+        XCTAssertEqual(report.failedDecks, 0)
+        XCTAssertFalse(report.passed, "a 20 % threshold error must be flagged")
+        XCTAssertGreaterThan(report.columns.map { $0.spiceCount! }.reduce(0, +), report.columns.map(\.surrogateCount).reduce(0, +))
+    }
+
+    func testBadRequestsAreClearErrorsAndAFailedDeckIsReported() async throws {
+        let t = try await trained(["run.epochs=1"])
+        XCTAssertThrowsError(try t.network.validationLayer(9)) { XCTAssertTrue("\($0)".contains("out of range"), "\($0)") }
+        XCTAssertThrowsError(try t.network.validationLayer(2)) { XCTAssertTrue("\($0)".contains("not a FeLIF layer"), "\($0)") }
+        // One column's conductances corrupted: that deck is reported as failed, the others still run.
+        var chip = t.chip()
+        let l = try t.network.validationLayer(nil)
+        var w = chip[l - 1]!
+        for i in stride(from: 0, to: w.plus!.count, by: 27) { w.plus![i] = -1 }   // column 0 of every row
+        chip[l - 1] = w
+        let pool = try SpicePool(count: 2)
+        var v = try validation(columns: nil)
+        v.settings.columns = nil
+        let report = try await v.run(network: t.network, chip: chip, set: t.data.test, epoch: 1, pool: pool, plot: nil) { _ in }
+        XCTAssertEqual(report.failedDecks, 1)
+        XCTAssertTrue(report.columns.first { $0.column == 0 }!.failure!.contains("non-physical"))
+        XCTAssertEqual(report.columns.count, 27)
+        XCTAssertFalse(report.passed)
+    }
+}
