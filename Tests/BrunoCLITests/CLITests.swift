@@ -81,4 +81,38 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(badOut.status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.txt").path))
     }
+
+    func testTrainEvaluateAndValidateFromTheCommandLine() throws {
+        let dir = try temporaryDirectory()
+        let run = dir.appendingPathComponent("run").path
+        let small = ["--set", "run.epochs=1", "--set", "run.batch=27", "--set", "data.train_per_class=1", "--set", "data.valid_per_class=1",
+                     "--set", "data.test_per_class=1", "--set", "data.steps=20", "--set", "network.encoding=12", "--set", "network.hidden=[8]"]
+        let t = try Self.bruno(["train"] + small + ["--out", run])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stdout.contains("epoch 1/1"), t.stdout)
+        for f in ["metrics.jsonl", "checkpoint.json", "config.toml", "run.json", "learning-curves.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/\(f)"), f)
+        }
+        // The resolved config runs from the run folder (absolute card paths), under other settings too.
+        let e = try Self.bruno(["evaluate", "--run", run, "--set", "felif.fine_steps=50"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("accuracy"), e.stdout)
+        let v = try Self.bruno(["validate", "--run", run, "--samples", "1", "--columns", "1"])
+        XCTAssertEqual(v.status, 0, v.stderr)
+        XCTAssertTrue(v.stdout.contains("SPICE check"), v.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/validation.jsonl"))
+        // Bad requests: a layer out of range, a folder that is not a run, starting over an existing run.
+        let bad = try Self.bruno(["validate", "--run", run, "--layer", "9"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("out of range"), bad.stderr)
+        let none = try Self.bruno(["validate", "--run", dir.path])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("not a run folder"), none.stderr)
+        let again = try Self.bruno(["train"] + small + ["--out", run])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("--resume"), again.stderr)
+        let typo = try Self.bruno(["train", "--set", "run.epoch=3", "--out", dir.appendingPathComponent("x").path])
+        XCTAssertNotEqual(typo.status, 0)
+        XCTAssertTrue(typo.stderr.contains("did you mean 'epochs'"), typo.stderr)
+    }
 }

@@ -12,14 +12,19 @@ import XCTest
 final class SpiceValidationTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let experiment = root.appendingPathComponent("experiments/braille-synthetic.toml")
-    static let small = ["run.epochs=2", "run.batch=27", "data.train_per_class=2", "data.valid_per_class=1", "data.test_per_class=1",
+    static let small = ["run.epochs=1", "run.batch=27", "data.train_per_class=1", "data.valid_per_class=1", "data.test_per_class=1",
                         "data.steps=30", "network.encoding=12", "network.hidden=[8]", "network.input_scale=6e-9"]
 
+    /// The default small network, trained once for the tests that share it.
+    nonisolated(unsafe) static var shared: Trainer?
+
     func trained(_ extra: [String] = []) async throws -> Trainer {
+        if extra.isEmpty, let t = Self.shared { return t }
         var t = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + extra))
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-val-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: out) }
         try await t.run(out: out, resume: false) { _ in }
+        if extra.isEmpty { Self.shared = t }
         return t
     }
 
@@ -61,11 +66,12 @@ final class SpiceValidationTests: XCTestCase {
         let report = try await validation(columns: 4).run(network: t.network, chip: t.chip(), set: t.data.test, epoch: 2, pool: pool, plot: nil) { _ in }
         XCTAssertEqual(report.failedDecks, 0)
         XCTAssertFalse(report.passed, "a 20 % threshold error must be flagged")
-        XCTAssertGreaterThan(report.columns.map { $0.spiceCount! }.reduce(0, +), report.columns.map(\.surrogateCount).reduce(0, +))
+        // The surrogate holds the membrane up to 2.93 V where the circuit fires at 2.5 V: the traces part.
+        XCTAssertGreaterThan(report.meanTraceNRMSE!, 0.05, "\(report.warnings)")
     }
 
     func testBadRequestsAreClearErrorsAndAFailedDeckIsReported() async throws {
-        let t = try await trained(["run.epochs=1"])
+        let t = try await trained()
         XCTAssertThrowsError(try t.network.validationLayer(9)) { XCTAssertTrue("\($0)".contains("out of range"), "\($0)") }
         XCTAssertThrowsError(try t.network.validationLayer(2)) { XCTAssertTrue("\($0)".contains("not a FeLIF layer"), "\($0)") }
         // One column's conductances corrupted: that deck is reported as failed, the others still run.
