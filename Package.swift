@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
         .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
         .library(name: "BrunoValidation", targets: ["BrunoValidation"]),
+        .library(name: "BrunoExport", targets: ["BrunoExport"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -53,11 +54,15 @@ let package = Package(
         ),
         // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.
         .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData"]),
+        // Export of a trained run: cards, SPICE parameter blocks, synapse table, the trained layer as a netlist;
+        // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
+        .target(name: "BrunoExport", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
+                                                    "BrunoSupport", "BrunoSurrogates"]),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
-                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation",
+                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,6 +74,7 @@ let package = Package(
         .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
         .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
         .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration"]),
+        .testTarget(name: "BrunoExportTests", dependencies: ["BrunoExport", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoCalibration", "BrunoSurrogates"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
     ],
     swiftLanguageModes: [.v6]

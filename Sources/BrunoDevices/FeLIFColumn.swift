@@ -76,20 +76,9 @@ public struct FeLIFColumn: Sendable {
             for (which, g) in [("plus", s.plus), ("minus", s.minus)] where !(g > 0 && g.isFinite) && g != 0 {
                 throw SpiceError.invalidRequest("Synapse \(i) has a non-physical \(which) conductance \(g) S.")
             }
-            // Times rounded to 1 ns keep the deck readable; one pulse per continuation line.
-            let ns = { (t: Double) in String(format: "%.9g", (t * 1e9).rounded() / 1e9) }
-            var pulses: [String] = []
-            var last = 0.0
-            for t in spikes.sorted() where t >= 0 && t < duration {
-                let start = max(t, last + edge)
-                pulses.append("\(ns(start)) 0 \(ns(start + edge)) {vread} \(ns(start + pulseWidth)) {vread} \(ns(start + pulseWidth + edge)) 0")
-                last = start + pulseWidth + edge
-            }
-            lines.append("Vin\(i) in\(i) 0 PWL(0 0" + (pulses.isEmpty ? ")" : ""))
-            for (k, p) in pulses.enumerated() { lines.append("+ \(p)" + (k == pulses.count - 1 ? ")" : "")) }
+            lines += FeLIFColumn.readPulses(name: "Vin\(i)", node: "in\(i)", spikes: spikes, pulseWidth: pulseWidth, edge: edge, duration: duration)
             for (suffix, g, dev, line) in [("p", s.plus, s.plusDevice, "sp"), ("n", s.minus, s.minusDevice, "sn")] where g > 0 {
-                let gap = readModel.gap(forConductance: g, at: readVoltage, device: dev)
-                lines.append("XS\(suffix)\(i) in\(i) \(line) rram_read gap=\(n(gap)) i0=\(n(readModel.i0)) g0=\(n(readModel.g0)) v0=\(n(readModel.v0)) vi0=\(n(dev.i0)) vg0=\(n(dev.g0))")
+                lines.append(FeLIFColumn.readCell(name: "XS\(suffix)\(i)", input: "in\(i)", line: line, conductance: g, device: dev, model: readModel, readVoltage: readVoltage))
             }
         }
         lines.append("XN mem spk felif \(instanceArguments(neuron.subcircuitArguments + neuronVariation.subcircuitArguments))")
@@ -98,6 +87,31 @@ public struct FeLIFColumn: Sendable {
         lines.append(".tran \(n(min(maxStep, duration / 100))) \(n(duration)) 0 \(n(maxStep)) uic")
         lines.append(".end")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A PWL source `name` on `node`: one read pulse of `{vread}` and `pulseWidth` per spike time (times rounded to
+    /// 1 ns; overlapping pulses merged), one pulse per continuation line.
+    public static func readPulses(name: String, node: String, spikes: [Double], pulseWidth: Double, edge: Double, duration: Double) -> [String] {
+        let ns = { (t: Double) in String(format: "%.9g", (t * 1e9).rounded() / 1e9) }
+        var pulses: [String] = []
+        var last = 0.0
+        for t in spikes.sorted() where t >= 0 && t < duration {
+            let start = max(t, last + edge)
+            pulses.append("\(ns(start)) 0 \(ns(start + edge)) {vread} \(ns(start + pulseWidth)) {vread} \(ns(start + pulseWidth + edge)) 0")
+            last = start + pulseWidth + edge
+        }
+        var lines = ["\(name) \(node) 0 PWL(0 0" + (pulses.isEmpty ? ")" : "")]
+        for (k, p) in pulses.enumerated() { lines.append("+ \(p)" + (k == pulses.count - 1 ? ")" : "")) }
+        return lines
+    }
+
+    /// A frozen-state RRAM read cell from `input` to the summing `line` with read conductance `conductance` at
+    /// `readVoltage` (the gap that gives it, for this device's factors).
+    public static func readCell(name: String, input: String, line: String, conductance g: Double, device: RRAMDeviceFactors,
+                                model: RRAMReadModel, readVoltage: Double) -> String {
+        let n = Netlist.spiceNumber
+        let gap = model.gap(forConductance: g, at: readVoltage, device: device)
+        return "\(name) \(input) \(line) rram_read gap=\(n(gap)) i0=\(n(model.i0)) g0=\(n(model.g0)) v0=\(n(model.v0)) vi0=\(n(device.i0)) vg0=\(n(device.g0))"
     }
 
     /// A random example: `count` synapses at conductance levels of the shipped 8-level table, Poisson inputs.

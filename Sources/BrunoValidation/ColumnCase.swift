@@ -53,56 +53,108 @@ extension Network {
     }
 }
 
-enum ColumnBuilder {
-    /// The cases for `sample` (a single-sample forward on `chip`), for `columns` (nil: all).
-    static func cases(network: Network, layer l: Int, chip: [Int: RealisedWeights], x: [Float], steps: Int, sample: Int, label: Int?,
-                      columns: Int?, seed: UInt64) throws -> ([ColumnCase], [Int]) {
+/// A trained FeLIF layer on one sample, mapped to circuit quantities: the presynaptic spike times, every cell's
+/// programmed conductance, the summing gain, the neurons' circuit parameters — and what the surrogate did.
+/// Column decks (validation) and the whole-layer netlist (export) are both made from this.
+public struct TrainedLayerSample: Sendable {
+    public var layer: Int
+    public var steps: Int
+    public var coarseStep: Double
+    /// Spike times [s] of each presynaptic line (the start of each coarse step in which it spiked).
+    public var inputSpikes: [[Double]]
+    /// Programmed read conductances [S], `[input][column]`.
+    public var plus: [[Double]], minus: [[Double]]
+    public var readVoltage: Double
+    /// Summing-line to membrane gain: `inputScale / (V_read · (G₇ − G₀))`, so that Σ(G⁺ − G⁻)·V_read·gain is the
+    /// surrogate's `inputScale · w̃`.
+    public var currentGain: Double
+    /// The shipped neuron circuit with the reset timer matched to the coarse grid (see `ColumnCase`).
+    public var neuron: FeLIFParameters
+    public var variations: [FeLIFVariation]
+    /// Surrogate spike steps and end-of-step membrane [V] per column.
+    public var surrogateSpikes: [[Int]]
+    public var surrogateMembrane: [[Double]]
+
+    public init(network: Network, layer l: Int, chip: [Int: RealisedWeights], x: [Float], steps: Int, seed: UInt64) throws {
         guard case .felif(let felif, _) = network.layers[l], case .linear(let lin) = network.layers[l - 1], case .rram(let rram) = lin.synapses else {
             throw ValidationSetupError("layer \(l) is not an RRAM-fed FeLIF layer")
         }
         guard let realised = chip[l - 1], let plus = realised.plus, let minus = realised.minus else {
             throw ValidationSetupError("the chip has no programmed conductances for layer \(l - 1)")
         }
-        var rng = SeededRandom(seed: seed).derived(UInt64(sample))
+        var rng = SeededRandom(seed: seed)
         var single = network
         single.layers = Array(network.layers.prefix(l + 1))
         let pass = single.forward(x, steps: steps, batch: 1, rng: &rng, realised: chip)
         guard case .linear(let linTape) = pass.tapes[l - 1], case .felif(let tape) = pass.tapes[l] else {
             throw ValidationSetupError("internal: no tapes for layers \(l - 1), \(l)")
         }
-        let inputs = linTape.input           // steps × fan-in (batch 1)
-        let n = felif.neurons, fanIn = inputs.cols, dt = felif.stepping.coarseStep
-        // Which columns: all, or the label's and the surrogate's most active others.
-        var order = Array(0..<n)
-        let counts = (0..<n).map { j in (0..<steps).reduce(Float(0)) { $0 + tape.spikes[$1 * n + j] } }
-        order.sort { (counts[$0], -$0) > (counts[$1], -$1) }
-        if let label, label < n { order.removeAll { $0 == label }; order.insert(label, at: 0) }
-        let chosen = columns.map { Array(order.prefix(max(1, $0))) } ?? Array(0..<n)
-        let edge = min(1e-6, dt / 100)
-        var out: [ColumnCase] = []
-        for j in chosen.sorted() {
-            var synapses: [FeLIFColumn.Synapse] = []
-            var spikes: [[Double]] = []
-            for i in 0..<fanIn {
-                let times = (0..<steps).filter { inputs.values[$0 * fanIn + i] != 0 }.map { Double($0) * dt }
-                guard !times.isEmpty else { continue }   // a silent input carries no current
-                synapses.append(.init(plus: plus[i * n + j], minus: minus[i * n + j]))
-                spikes.append(times)
-            }
-            var column = FeLIFColumn(synapses: synapses, inputSpikes: spikes, duration: Double(steps) * dt)
-            column.pulseWidth = dt - 2 * edge
-            column.readVoltage = rram.synapse.readVoltage
-            column.currentGain = felif.inputScale / (rram.synapse.readVoltage * rram.swing)
-            column.neuronVariation = felif.variations[j]
-            // The surrogate holds a neuron from its threshold crossing to the end of the next coarse step (1–2
-            // steps, 1.5 on average); the circuit's hold is ≈ 0.8 × its reset timer (card: 15.9 µs at 20 µs).
-            column.neuron.resetTime = 1.5 * dt / 0.795
-            column.maxStep = min(column.maxStep, dt / 20)
-            out.append(ColumnCase(sample: sample, label: label, column: j, circuit: column,
-                                  surrogateSpikes: (0..<steps).filter { tape.spikes[$0 * n + j] > 0 },
-                                  surrogateMembrane: (0..<steps).map { tape.v[($0 + 1) * n + j] }, coarseStep: dt, synapsesInDeck: synapses.count))
-        }
-        return (out, counts.map { Int($0) })
+        let inputs = linTape.input, n = felif.neurons, fanIn = inputs.cols, dt = felif.stepping.coarseStep
+        layer = l
+        self.steps = steps
+        coarseStep = dt
+        inputSpikes = (0..<fanIn).map { i in (0..<steps).filter { inputs.values[$0 * fanIn + i] != 0 }.map { Double($0) * dt } }
+        self.plus = (0..<fanIn).map { i in (0..<n).map { plus[i * n + $0] } }
+        self.minus = (0..<fanIn).map { i in (0..<n).map { minus[i * n + $0] } }
+        readVoltage = rram.synapse.readVoltage
+        currentGain = felif.inputScale / (rram.synapse.readVoltage * rram.swing)
+        var neuron = FeLIFParameters.reference
+        // The surrogate holds a neuron from its threshold crossing to the end of the next coarse step (1–2
+        // steps, 1.5 on average); the circuit's hold is ≈ 0.8 × its reset timer (card: 15.9 µs at 20 µs).
+        neuron.resetTime = 1.5 * dt / 0.795
+        self.neuron = neuron
+        variations = felif.variations
+        surrogateSpikes = (0..<n).map { j in (0..<steps).filter { tape.spikes[$0 * n + j] > 0 } }
+        surrogateMembrane = (0..<n).map { j in (0..<steps).map { tape.v[($0 + 1) * n + j] } }
     }
+
+    public var columns: Int { variations.count }
+    public var counts: [Int] { surrogateSpikes.map(\.count) }
+
+    /// Column j as its own deck (inputs that never spike carry no current and are left out).
+    public func column(_ j: Int) -> FeLIFColumn {
+        var synapses: [FeLIFColumn.Synapse] = []
+        var spikes: [[Double]] = []
+        for i in inputSpikes.indices where !inputSpikes[i].isEmpty {
+            synapses.append(.init(plus: plus[i][j], minus: minus[i][j]))
+            spikes.append(inputSpikes[i])
+        }
+        var c = FeLIFColumn(synapses: synapses, inputSpikes: spikes, duration: Double(steps) * coarseStep)
+        c.pulseWidth = pulseWidth
+        c.readVoltage = readVoltage
+        c.currentGain = currentGain
+        c.neuron = neuron
+        c.neuronVariation = variations[j]
+        c.maxStep = min(c.maxStep, coarseStep / 20)
+        return c
+    }
+
+    /// The whole layer as one deck.
+    public var circuit: FeLIFLayerCircuit {
+        FeLIFLayerCircuit(plus: plus, minus: minus, inputSpikes: inputSpikes, duration: Double(steps) * coarseStep, pulseWidth: pulseWidth,
+                          readVoltage: readVoltage, currentGain: currentGain, neuron: neuron, variations: variations, maxStep: min(20e-6, coarseStep / 20))
+    }
+
+    /// An input spike is a read pulse over its whole coarse step (less the edges).
+    var pulseWidth: Double { coarseStep - 2 * min(1e-6, coarseStep / 100) }
 }
 
+enum ColumnBuilder {
+    /// The cases for `sample` (a single-sample forward on `chip`), for `columns` (nil: all), and the surrogate's
+    /// spike counts of every column.
+    static func cases(network: Network, layer l: Int, chip: [Int: RealisedWeights], x: [Float], steps: Int, sample: Int, label: Int?,
+                      columns: Int?, seed: UInt64) throws -> ([ColumnCase], [Int]) {
+        let t = try TrainedLayerSample(network: network, layer: l, chip: chip, x: x, steps: steps, seed: SeededRandom(seed: seed).derived(UInt64(sample)).seed)
+        let counts = t.counts
+        var order = Array(0..<t.columns)
+        order.sort { (counts[$0], -$0) > (counts[$1], -$1) }
+        if let label, label < t.columns { order.removeAll { $0 == label }; order.insert(label, at: 0) }
+        let chosen = columns.map { Array(order.prefix(max(1, $0))) } ?? Array(0..<t.columns)
+        let out = chosen.sorted().map { j in
+            let c = t.column(j)
+            return ColumnCase(sample: sample, label: label, column: j, circuit: c, surrogateSpikes: t.surrogateSpikes[j],
+                              surrogateMembrane: t.surrogateMembrane[j], coarseStep: t.coarseStep, synapsesInDeck: c.synapses.count)
+        }
+        return (out, counts)
+    }
+}

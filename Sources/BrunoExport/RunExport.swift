@@ -1,0 +1,123 @@
+import BrunoCalibration
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoTraining
+import BrunoValidation
+import Foundation
+
+/// Why a run cannot be exported.
+public struct ExportError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// `bruno export`: what a circuit designer takes away from a trained run (see `docs/export.md`).
+///
+/// DIR/felif.card.json, rram.card.json — the cards the run trained with, byte for byte;
+/// DIR/devices.lib — the same parameters as SPICE `.param` blocks and example `.subckt` instances;
+/// DIR/synapses.csv — one row per synapse of every RRAM layer with its level, conductances and programming recipe;
+/// DIR/network.cir — the trained FeLIF layer for one sample as a circuit (with DIR/models/ copied), and
+/// DIR/network-expected.json — what the surrogate did on that sample; DIR/README.md explains all of it.
+public struct RunExport: Sendable {
+    public var run: URL
+    public var library: DeviceLibrary
+
+    public init(run: URL, library: DeviceLibrary) {
+        self.run = run
+        self.library = library
+    }
+
+    public struct Summary: Sendable {
+        public var files: [String]
+        public var sample: Int
+        public var expectedCounts: [Int]
+        public var expectedClass: Int?
+        public var synapses: Int
+    }
+
+    /// Checks that the run exists, that its cards are the files it trained with and that each card's netlist is
+    /// still the one it was calibrated on; returns the trainer with the checkpoint loaded.
+    public func load(overrides: [String] = []) throws -> (Trainer, epoch: Int) {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: run.appendingPathComponent("config.toml").path) else {
+            throw ExportError("\(run.path): no such run (no config.toml); train one with `bruno train --out \(run.path)`")
+        }
+        guard fm.fileExists(atPath: run.appendingPathComponent("checkpoint.json").path) else {
+            throw ExportError("\(run.path): the run has no checkpoint.json yet (it has not finished an epoch)")
+        }
+        let config = try TrainingConfig.load(run.appendingPathComponent("config.toml"), overrides: overrides)
+        var trainer = try Trainer(config: config)
+        let recorded = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("run.json"))) as? [String: Any] ?? [:]
+        for (key, url) in [("felif_card", config.felifCard), ("rram_card", config.rramCard)] {
+            guard let entry = recorded[key] as? [String: Any], let hash = entry["sha256"] as? String else { continue }
+            let now = try SHA256.hex(ofFile: url)
+            guard now == hash else {
+                throw ExportError("\(url.path) changed since the run trained with it (SHA-256 then \(hash), now \(now)); export needs the card the network was trained on")
+            }
+            let card = try DeviceCard.load(url)
+            let netlist = card.provenance.netlist.hasPrefix("/") ? URL(fileURLWithPath: card.provenance.netlist) : library.root.appendingPathComponent(card.provenance.netlist)
+            if let current = try? SHA256.hex(ofFile: netlist), current != card.provenance.netlistSHA256 {
+                throw ExportError("\(netlist.path) has changed since \(url.lastPathComponent) was calibrated on it (SHA-256 then \(card.provenance.netlistSHA256), now \(current)); recalibrate (`bruno calibrate`) and retrain")
+            }
+        }
+        let epoch = try trainer.loadCheckpoint(from: run)
+        return (trainer, epoch)
+    }
+
+    /// Writes everything into `out`. `sample` picks the test sample of network.cir (default: the first that
+    /// drives the FeLIF layer).
+    public func write(to out: URL, sample requested: Int? = nil) throws -> Summary {
+        let (trainer, epoch) = try load()
+        let fm = FileManager.default
+        try fm.createDirectory(at: out, withIntermediateDirectories: true)
+        var files: [String] = []
+        func put(_ name: String, _ data: Data) throws {
+            try AtomicFile.write(data, to: out.appendingPathComponent(name))
+            files.append(name)
+        }
+        let c = trainer.config
+        let felifCard = try DeviceCard.load(c.felifCard), rramCard = try DeviceCard.load(c.rramCard)
+        try put("felif.card.json", try Data(contentsOf: c.felifCard))
+        try put("rram.card.json", try Data(contentsOf: c.rramCard))
+        let chip = trainer.chip()
+        let network = trainer.network
+        let layer = try network.validationLayer(nil)
+        guard case .felif(let felif, _) = network.layers[layer] else { throw ExportError("internal: layer \(layer) is not FeLIF") }
+        try put("devices.lib", Data(try DeviceCards.spiceLibrary(felif: felifCard, rram: rramCard, layer: felif, coarseStep: felif.stepping.coarseStep).utf8))
+        let (csv, count) = try SynapseTable.csv(network: network, chip: chip, rram: rramCard)
+        try put("synapses.csv", Data(csv.utf8))
+        // The sample: requested, or the first test sample that drives the layer.
+        let set = trainer.data.test
+        var chosen: TrainedLayerSample?
+        var index = 0
+        for i in (requested.map { [$0] } ?? Array(set.samples.indices)) {
+            guard set.samples.indices.contains(i) else { throw ExportError("sample \(i) is out of range: the test set has \(set.count) samples") }
+            let s = set.samples[i]
+            let t = try TrainedLayerSample(network: network, layer: layer, chip: chip, x: s.values, steps: s.steps, seed: c.validation.seed)
+            if requested != nil || t.inputSpikes.contains(where: { !$0.isEmpty }) { chosen = t; index = i; break }
+        }
+        guard let t = chosen else { throw ExportError("no test sample drives layer \(layer)") }
+        try fm.createDirectory(at: out.appendingPathComponent("models"), withIntermediateDirectories: true)
+        for lib in ["rram.lib", "felif.lib", "fecap.lib"] {
+            try put("models/\(lib)", try Data(contentsOf: library.models.appendingPathComponent(lib)))
+        }
+        let label = set.samples[index].label
+        let deck = try t.circuit.text(library: library, modelsPath: "models",
+                                      title: "Trained FeLIF layer \(layer) of \(run.lastPathComponent) (epoch \(epoch)), test sample \(index)\(label.map { " (class \($0))" } ?? "")")
+        try put("network.cir", Data(deck.utf8))
+        let isOutput = layer == network.layers.count - 1
+        let predicted = isOutput ? Agreement.argmax(t.counts) : nil
+        let expected: [String: Any] = [
+            "run": run.path, "epoch": epoch, "sample": index, "label": label as Any, "layer": layer,
+            "surrogate_spike_counts": t.counts, "surrogate_predicted_class": predicted as Any,
+            "coarse_step_s": t.coarseStep, "steps": t.steps,
+            "note": "spike counts per column j = v(spk<j>) pulses; the predicted class is the column with most spikes (ties: lowest index)",
+        ]
+        try put("network-expected.json", try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys]))
+        try put("README.md", Data(ExportReadme.text(run: run, epoch: epoch, layer: layer, sample: index, columns: t.columns,
+                                                     inputs: t.inputSpikes.filter { !$0.isEmpty }.count, synapses: count).utf8))
+        return Summary(files: files, sample: index, expectedCounts: t.counts, expectedClass: predicted, synapses: count)
+    }
+}
