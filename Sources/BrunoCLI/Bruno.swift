@@ -5,6 +5,6 @@ struct Bruno: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bruno",
         abstract: "Train spiking networks against the circuits they will run on (ngspice in the loop).",
-        subcommands: [Sim.self, Column.self, Calibrate.self, Train.self, Evaluate.self, Validate.self, Export.self]
+        subcommands: [PipelineCommand.self, Sim.self, Column.self, Calibrate.self, Train.self, Evaluate.self, Validate.self, Export.self]
     )
 }

@@ -115,4 +115,23 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(typo.status, 0)
         XCTAssertTrue(typo.stderr.contains("did you mean 'epochs'"), typo.stderr)
     }
+
+    func testPipelineSmokeRun() throws {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("pipeline").path
+        let r = try Self.bruno(["pipeline", "--set", "run.epochs=1", "--set", "run.batch=27", "--set", "data.train_per_class=1",
+                                "--set", "data.valid_per_class=1", "--set", "data.test_per_class=1", "--set", "data.steps=30",
+                                "--set", "network.encoding=12", "--set", "network.hidden=[8]", "--set", "network.input_scale=6e-9", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("calibration: reusing"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("SPICE check (epoch 1"), r.stdout)
+        for f in ["report.md", "learning-curves.svg", "weight-levels.svg", "validation.svg", "train/metrics.jsonl", "export/network.cir",
+                  "export/synapses.csv", "export/devices.lib", "export/README.md"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(f)"), f)
+        }
+        let report = try String(contentsOfFile: "\(out)/report.md", encoding: .utf8)
+        XCTAssertTrue(report.contains("## SPICE agreement") && report.contains("of the training wall time"), report)
+        let metrics = try String(contentsOfFile: "\(out)/train/metrics.jsonl", encoding: .utf8)
+        XCTAssertTrue(metrics.contains("\"validation\""), metrics)
+    }
 }

@@ -1,0 +1,81 @@
+import BrunoCalibration
+import BrunoDevices
+import BrunoSpice
+import BrunoSupport
+import BrunoTraining
+import BrunoValidation
+import Foundation
+
+/// `bruno pipeline`: calibrate (reusing the committed cards while their netlists are unchanged), train with
+/// SPICE-in-the-loop checks, export, and write `report.md` with the plots.
+public struct Pipeline: Sendable {
+    public var config: URL
+    public var overrides: [String]
+    public var out: URL
+    public var library: DeviceLibrary
+
+    public init(config: URL, overrides: [String], out: URL, library: DeviceLibrary) {
+        self.config = config
+        self.overrides = overrides
+        self.out = out
+        self.library = library
+    }
+
+    /// A committed card is reused when the netlist it was calibrated on still has the recorded SHA-256.
+    static func reusable(_ card: URL, library: DeviceLibrary) -> (Bool, String) {
+        guard let c = try? DeviceCard.load(card) else { return (false, "\(card.path) is missing or unreadable") }
+        let netlist = c.provenance.netlist.hasPrefix("/") ? URL(fileURLWithPath: c.provenance.netlist) : library.root.appendingPathComponent(c.provenance.netlist)
+        guard let now = try? SHA256.hex(ofFile: netlist) else { return (false, "\(netlist.path) (its netlist) is missing") }
+        return now == c.provenance.netlistSHA256 ? (true, "netlist \(c.provenance.netlist) unchanged")
+            : (false, "netlist \(c.provenance.netlist) changed (SHA-256 then \(c.provenance.netlistSHA256.prefix(12))…, now \(now.prefix(12))…)")
+    }
+
+    public func run(log: @escaping @Sendable (String) -> Void) async throws {
+        let t0 = Date()
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        var settings = overrides
+        let base = try TrainingConfig.load(config, overrides: overrides)
+        let pool = try SpicePool(count: max(1, base.validation.instances))
+        // 1. Calibration.
+        var calibrationNotes: [String] = []
+        for device in ["felif", "rram"] {
+            let committed = device == "felif" ? base.felifCard : base.rramCard
+            let (ok, why) = Pipeline.reusable(committed, library: library)
+            if ok {
+                log("calibration: reusing \(committed.path) (\(why))")
+                calibrationNotes.append("- `\(device)`: committed card `\(committed.path)` reused (\(why)).")
+                continue
+            }
+            log("calibration: \(why) — calibrating \(device) into \(out.path)/calibration …")
+            let folder = out.appendingPathComponent("calibration")
+            if device == "felif" {
+                let p = try FeLIFProtocol.load(library.root.appendingPathComponent("calibration/felif.toml"))
+                _ = try await FeLIFCalibrationRun(protocolFile: p).run(pool: pool, out: folder, log: log)
+            } else {
+                let p = try RRAMProtocol.load(library.root.appendingPathComponent("calibration/rram.toml"))
+                _ = try await RRAMCalibrationRun(protocolFile: p).run(pool: pool, library: library, out: folder, log: log)
+            }
+            let card = folder.appendingPathComponent("\(device).card.json")
+            settings.append("devices.\(device)_card=\"\(card.path)\"")
+            calibrationNotes.append("- `\(device)`: \(why); calibrated afresh into `calibration/\(device).card.json`.")
+        }
+        // 2. Training with SPICE checks.
+        let c = try TrainingConfig.load(config, overrides: settings)
+        var trainer = try Trainer(config: c)
+        let runFolder = out.appendingPathComponent("train")
+        let resume = FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("checkpoint.json").path)
+        log("training: \(trainer.data.train.count) samples, \(c.epochs) epochs, FeLIF \(c.stepping.mode.rawValue) K=\(c.stepping.fineSteps), synapses \(c.synapses.rawValue)"
+            + (resume ? " (resuming)" : ""))
+        let hook = c.validation.every > 0 ? SpiceValidation(settings: c.validation, library: library).hook(pool: pool, log: log) : nil
+        let tTrain = Date()
+        let history = try await trainer.run(out: runFolder, resume: resume, afterEpoch: hook, log: log)
+        let trainSeconds = Date().timeIntervalSince(tTrain)
+        // 3. Export.
+        log("export …")
+        let summary = try RunExport(run: runFolder, library: library).write(to: out.appendingPathComponent("export"))
+        // 4. Report.
+        try PipelineReport.write(out: out, config: c, history: history, notes: calibrationNotes, export: summary,
+                                 trainSeconds: trainSeconds, totalSeconds: Date().timeIntervalSince(t0), library: library)
+        log(String(format: "pipeline done in %.0f s: %@/report.md", Date().timeIntervalSince(t0), out.path))
+    }
+}
