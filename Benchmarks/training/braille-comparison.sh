@@ -9,11 +9,12 @@ swift build -c release --product bruno >/dev/null
 out=runs/braille-comparison
 mkdir -p "$out"
 for seed in $(seq 1 "$seeds"); do
-  for variant in felif-bruno lif felif-coarse; do
+  for variant in felif-bruno lif felif-coarse felif-bruno-eulergrad; do
     case $variant in
       felif-bruno) extra=() ;;
       lif) extra=(--set network.output=lif) ;;
       felif-coarse) extra=(--set felif.mode=coarse_only) ;;
+      felif-bruno-eulergrad) extra=(--set felif.coarse_gradient=euler) ;;
     esac
     dir="$out/$variant-seed$seed"
     if [ -f "$dir/checkpoint.json" ]; then resume=(--resume); else resume=(); fi
@@ -24,18 +25,24 @@ done
 python3 - "$out" "$seeds" <<'PY'
 import json, sys, statistics as st
 out, seeds = sys.argv[1], int(sys.argv[2])
-print("| output neurons | test acc. (last epoch) | test acc. (best selection epoch) | s/epoch | spikes/sample (output layer) |")
-print("|---|---|---|---|---|")
-for variant, name in [("felif-bruno", "FeLIF, BRUNO"), ("lif", "LIF"), ("felif-coarse", "FeLIF, coarse-only")]:
+print("| output neurons | test acc. (last epoch) | test acc. (best selection epoch) | median s/epoch | spikes/sample (output layer) | SPICE class agreement | SPICE |Δ spikes| | SPICE check s |")
+print("|---|---|---|---|---|---|---|---|")
+for variant, name in [("felif-bruno", "FeLIF, BRUNO"), ("lif", "LIF"), ("felif-coarse", "FeLIF, coarse-only"),
+                      ("felif-bruno-eulergrad", "FeLIF, BRUNO with the reference's Euler coarse gradient")]:
     last, best, sec, spk = [], [], [], []
     for s in range(1, seeds + 1):
         m = [json.loads(l) for l in open(f"{out}/{variant}-seed{s}/metrics.jsonl")]
         last.append(m[-1]["test_accuracy"])
         b = max(m, key=lambda r: (r["valid_accuracy"], -r["epoch"]))
         best.append(b["test_accuracy"])
-        sec.append(st.mean(r["epoch_seconds"] for r in m))
+        sec.append(st.median(r["epoch_seconds"] for r in m))
         keys = sorted(m[-1]["spikes_per_sample"], key=lambda k: int(k[5:]))
         spk.append(m[-1]["spikes_per_sample"][keys[-1]])
     sd = lambda v: st.stdev(v) if len(v) > 1 else 0
-    print(f"| {name} | {st.mean(last):.3f} ± {sd(last):.3f} | {st.mean(best):.3f} ± {sd(best):.3f} | {st.mean(sec):.1f} | {st.mean(spk):.1f} |")
+    checks = [r["validation"] for s in range(1, seeds + 1) for r in (json.loads(l) for l in open(f"{out}/{variant}-seed{s}/metrics.jsonl")) if r.get("validation")]
+    ca = [c["class_agreement"] for c in checks if "class_agreement" in c]
+    ce = [c["spike_count_error"] for c in checks if "spike_count_error" in c]
+    cs = [c["seconds"] for c in checks]
+    f = lambda v, fmt: (fmt % st.mean(v)) if v else "—"
+    print(f"| {name} | {st.mean(last):.3f} ± {sd(last):.3f} | {st.mean(best):.3f} ± {sd(best):.3f} | {st.mean(sec):.1f} | {st.mean(spk):.1f} | {f(ca, '%.2f')} | {f(ce, '%.2f')} | {f(cs, '%.1f')} |")
 PY

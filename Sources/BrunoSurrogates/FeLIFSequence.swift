@@ -24,6 +24,11 @@ public struct FeLIFStepping: Sendable, Equatable, Codable {
     public var spikeGradient = SpikeGradient.braille
     /// Treat 1/τ(E) as a constant in the coarse step's gradient (the reference's first version).
     public var detachTau = false
+    /// Differentiate the coarse step as an exponential-Euler step with diagonal linearisation, so that a stiff
+    /// self-decay a (the diode leak at |V| > 3 V, fast switching) contributes e^{h·a} instead of 1 + h·a — bounded,
+    /// where explicit Euler's factor reaches −25 per 1 ms step and the gradient explodes (docs/training.md).
+    /// Identical to the Euler gradient when |h·a| ≪ 1. Applies to the coarse step only (BRUNO, coarse-only).
+    public var exponentialCoarseGradient = false
 
     public init(coarseStep: Double = 1e-3, fineSteps: Int = 1000, mode: FeLIFMode = .bruno,
                 spikeGradient: SpikeGradient = .braille, detachTau: Bool = false) {
@@ -133,7 +138,8 @@ public struct FeLIFNeuron: Sendable {
             let start = tape.states[n], current = tape.inputs[n]
             switch stepping.mode {
             case .bruno, .coarseOnly:
-                let (a, b, c) = eulerVJP(start, current: current, h: stepping.coarseStep, gv: gvm, gp: gpm, detachTau: stepping.detachTau)
+                let (a, b, c) = eulerVJP(start, current: current, h: stepping.coarseStep, gv: gvm, gp: gpm, detachTau: stepping.detachTau,
+                                         exponential: stepping.exponentialCoarseGradient)
                 gvm = a; gpm = b; gradInputs[n] = c
             case .bptt, .bpttCheckpointed:
                 var window: [FeLIFState]
@@ -158,16 +164,25 @@ public struct FeLIFNeuron: Sendable {
     }
 
     /// Vector–Jacobian product of one clipped Euler step: given dL/d(next state), returns dL/d(state) and dL/dI.
-    func eulerVJP(_ s: FeLIFState, current: Double, h: Double, gv: Double, gp: Double, detachTau: Bool) -> (Double, Double, Double) {
+    public func eulerVJP(_ s: FeLIFState, current: Double, h: Double, gv: Double, gp: Double, detachTau: Bool, exponential: Bool = false) -> (Double, Double, Double) {
         let c = coefficients
         let f = c.rates(v: s.v, p: s.p, current: current, detachTau: detachTau)
-        let vNext = s.v + h * f.dv, pNext = s.p + h * f.dp
+        // Effective step per component: h for Euler; h·φ₁(h·a) with a the component's self-derivative for the
+        // exponential-Euler step (φ₁(z) = (e^z − 1)/z), so that 1 + hₑ·a = e^{h·a}.
+        let hv = exponential ? h * FeLIFNeuron.phi1(h * f.dvdv) : h
+        let hp = exponential ? h * FeLIFNeuron.phi1(h * f.dpdp) : h
+        let vNext = s.v + hv * f.dv, pNext = s.p + hp * f.dp
         // The clip passes the gradient only where it did not clip.
         let mv: Double = abs(vNext) < c.vmax ? 1 : 0
         let mp: Double = abs(pNext) < c.ps ? 1 : 0
         let gvn = gv * mv, gpn = gp * mp
-        return (gvn * (1 + h * f.dvdv) + gpn * h * f.dpdv,
-                gvn * h * f.dvdp + gpn * (1 + h * f.dpdp),
-                gvn * h * c.invC)
+        return (gvn * (1 + hv * f.dvdv) + gpn * hp * f.dpdv,
+                gvn * hv * f.dvdp + gpn * (1 + hp * f.dpdp),
+                gvn * hv * c.invC)
+    }
+
+    /// φ₁(z) = (e^z − 1)/z, 1 at z = 0.
+    static func phi1(_ z: Double) -> Double {
+        abs(z) < 1e-8 ? 1 + z / 2 : Foundation.expm1(z) / z
     }
 }

@@ -76,7 +76,7 @@ struct FeLIFLanes {
     }
 
     /// Given dL/d(next state) of a clipped Euler step from (v, p), returns dL/d(v, p) and dL/dI.
-    @inline(__always) func eulerVJP(v: V, p: V, current: V, h: V, gv: V, gp: V, detachTau: Bool) -> (V, V, V) {
+    @inline(__always) func eulerVJP(v: V, p: V, current: V, h: V, gv: V, gp: V, detachTau: Bool, exponential: Bool = false) -> (V, V, V) {
         let e = c * v - d * p
         let (r, x, ae) = switchingRate(e)
         let sgnE = Self.sign(e)
@@ -91,12 +91,22 @@ struct FeLIFLanes {
         let dleak = sgnV * sgnV * i0a * ex * invVt
         let dv = (current - leak - area * dp) * invC
         let dvdv = (-dleak - area * dpdv) * invC, dvdp = -area * dpdp * invC
+        // See `FeLIFStepping.exponentialCoarseGradient`: per-component step h·φ₁(h·a).
+        let hv = exponential ? h * Self.phi1(h * dvdv) : h
+        let hp = exponential ? h * Self.phi1(h * dpdp) : h
         var gvn = gv, gpn = gp
-        gvn.replace(with: 0, where: .!(vabs(v.addingProduct(h, dv)) .< vlimit))
-        gpn.replace(with: 0, where: .!(vabs(p.addingProduct(h, dp)) .< ps))
-        return (gvn.addingProduct(gvn * h, dvdv).addingProduct(gpn * h, dpdv),
-                (gvn * h * dvdp).addingProduct(gpn, 1 + h * dpdp),
-                gvn * h * invC)
+        gvn.replace(with: 0, where: .!(vabs(v.addingProduct(hv, dv)) .< vlimit))
+        gpn.replace(with: 0, where: .!(vabs(p.addingProduct(hp, dp)) .< ps))
+        return (gvn.addingProduct(gvn * hv, dvdv).addingProduct(gpn * hp, dpdv),
+                (gvn * hv * dvdp).addingProduct(gpn, 1 + hp * dpdp),
+                gvn * hv * invC)
+    }
+
+    /// φ₁(z) = (e^z − 1)/z per lane (1 + z/2 near 0).
+    @inline(__always) static func phi1(_ z: V) -> V {
+        var out = (FastMath.exp(z) - 1) / z
+        out.replace(with: 1 + z * 0.5, where: vabs(z) .< 1e-6)
+        return out
     }
 }
 

@@ -157,6 +157,7 @@ public struct FeLIFLayer: Sendable {
                      "FeLIF layer: one gradient per step and lane")
         var grad = [Float](repeating: 0, count: steps * lanes)
         let mode = stepping.mode, h = stepping.fineStep, hc = stepping.coarseStep, detach = stepping.detachTau
+        let exponentialGradient = stepping.exponentialCoarseGradient
         let surrogateGradient = stepping.spikeGradient, scale = inputScale
         let chunks = (lanes + 7) / 8
         grad.withUnsafeMutableBufferPointer { gb in
@@ -178,7 +179,8 @@ public struct FeLIFLayer: Sendable {
                         var gi = SIMD8<Double>.zero
                         switch mode {
                         case .bruno, .coarseOnly:
-                            (gvm, gpm, gi) = dev.eulerVJP(v: v0, p: p0, current: current, h: .init(repeating: hc), gv: gvm, gp: gpm, detachTau: detach)
+                            (gvm, gpm, gi) = dev.eulerVJP(v: v0, p: p0, current: current, h: .init(repeating: hc), gv: gvm, gp: gpm, detachTau: detach,
+                                                          exponential: exponentialGradient)
                         case .bptt, .bpttCheckpointed:
                             // Fine states of this window: stored, or recomputed from the window's start.
                             var executed = SIMD8<Int64>.zero

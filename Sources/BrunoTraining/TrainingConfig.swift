@@ -57,7 +57,11 @@ public struct TrainingConfig: Sendable {
     public var felifVariation = 0.02
 
     // [felif]
-    public var stepping = FeLIFStepping()
+    public var stepping: FeLIFStepping = {
+        var s = FeLIFStepping()
+        s.exponentialCoarseGradient = true
+        return s
+    }()
     public var exponentialIntegrator = false
 
     // [optimizer]
@@ -175,7 +179,7 @@ public struct TrainingConfig: Sendable {
             if d.table["rram_card"] != nil { rramCard = StrictTable.resolve(try d.string("rram_card"), relativeTo: url) }
             felifVariation = try d.double("felif_variation", default: 0.02)
         }
-        if let f = try top.subtable("felif", allowed: ["mode", "fine_steps", "coarse_step", "spike_gradient", "slope", "detach_tau", "integrator"]) {
+        if let f = try top.subtable("felif", allowed: ["mode", "fine_steps", "coarse_step", "spike_gradient", "slope", "detach_tau", "integrator", "coarse_gradient"]) {
             let m = try f.string("mode", default: "bruno")
             let modes = ["bruno": FeLIFMode.bruno, "bptt": .bptt, "bptt_checkpointed": .bpttCheckpointed, "coarse_only": .coarseOnly]
             guard let mode = modes[m] else { throw f.error("mode", "one of bruno, bptt, bptt_checkpointed, coarse_only (got '\(m)')") }
@@ -190,6 +194,9 @@ public struct TrainingConfig: Sendable {
             default: throw f.error("spike_gradient", "fast_sigmoid or tanh_squared (got '\(g)')")
             }
             stepping.detachTau = try f.bool("detach_tau", default: false)
+            let cg = try f.string("coarse_gradient", default: "exponential")
+            guard cg == "euler" || cg == "exponential" else { throw f.error("coarse_gradient", "euler or exponential (got '\(cg)')") }
+            stepping.exponentialCoarseGradient = cg == "exponential"
             let i = try f.string("integrator", default: "euler")
             guard i == "euler" || i == "exponential" else { throw f.error("integrator", "euler or exponential (got '\(i)')") }
             exponentialIntegrator = i == "exponential"

@@ -202,3 +202,39 @@ final class IntegratorTests: XCTestCase {
         XCTAssertGreaterThan(results[10]!.1.0, results[100]!.1.0)
     }
 }
+
+final class CoarseGradientTests: XCTestCase {
+    /// The exponential coarse gradient: bounded where Euler's explodes, equal to Euler's where the step is not stiff,
+    /// and the batched layer follows the scalar reference with it.
+    func testExponentialCoarseGradientIsBoundedWhereEulersExplodes() {
+        var euler = FeLIFStepping(coarseStep: 1e-3, fineSteps: 100, mode: .bruno, detachTau: true)
+        var exponential = euler
+        exponential.exponentialCoarseGradient = true
+        let ne = FeLIFNeuron(stepping: euler), nx = FeLIFNeuron(stepping: exponential)
+        // A membrane pushed to −4.6 V: the odd diode leak has a self-derivative of ≈ −2.7e4 /s there.
+        let deep = FeLIFState(v: -4.642, p: -0.22)   // where the leak balances −5 nA (the circuit settles there)
+        let ge = ne.eulerVJP(deep, current: -5e-9, h: 1e-3, gv: 1, gp: 0, detachTau: true)
+        let gx = nx.eulerVJP(deep, current: -5e-9, h: 1e-3, gv: 1, gp: 0, detachTau: true, exponential: true)
+        XCTAssertGreaterThan(abs(ge.0), 10, "explicit Euler's factor 1 + h·a")
+        XCTAssertLessThanOrEqual(abs(gx.0), 1, "exponential: e^{h·a}")
+        XCTAssertGreaterThan(gx.0, 0)
+        // Not stiff (V = 0.3 V, small h): the two agree.
+        let mild = FeLIFState(v: 0.3, p: -0.22)
+        let a = ne.eulerVJP(mild, current: 1e-10, h: 1e-6, gv: 0.7, gp: 0.2, detachTau: true)
+        let b = nx.eulerVJP(mild, current: 1e-10, h: 1e-6, gv: 0.7, gp: 0.2, detachTau: true, exponential: true)
+        XCTAssertEqual(a.0, b.0, accuracy: 1e-6 * abs(a.0))
+        XCTAssertEqual(a.2, b.2, accuracy: 1e-6 * abs(a.2))
+        // Batched layer = scalar reference with the option on.
+        euler.exponentialCoarseGradient = true
+        let layer = FeLIFLayer(devices: [.reference, .reference], stepping: euler, inputScale: 1e-9)
+        let x: [Float] = [3, -6, 2, -6, 1, 4, -2, 5, 0.5, 1]
+        let tape = layer.forward(x, steps: 5, batch: 1)
+        let g = layer.backward(tape, spikeGradients: [Float](repeating: 1, count: 10), voltageGradients: [Float](repeating: 0.3, count: 10))
+        for lane in 0..<2 {
+            let ref = FeLIFNeuron(surrogate: .reference, stepping: euler)
+            let rt = ref.forward((0..<5).map { Double(x[$0 * 2 + lane]) * 1e-9 })
+            let rg = ref.backward(rt, spikeGradients: [Double](repeating: 1, count: 5), voltageGradients: [Double](repeating: 0.3, count: 5))
+            for t in 0..<5 { XCTAssertEqual(Double(g[t * 2 + lane]), rg.inputs[t] * 1e-9, accuracy: 1e-5 * max(abs(rg.inputs[t] * 1e-9), 1e-9)) }
+        }
+    }
+}
