@@ -53,7 +53,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]
         ),
         // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.
-        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData"]),
+        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData", "BrunoCalibration"]),
         // Export of a trained run: cards, SPICE parameter blocks, synapse table, the trained layer as a netlist;
         // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
         .target(name: "BrunoExport", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",

@@ -7,6 +7,8 @@ let package = Package(
     name: "BrunoBenchmarks",
     dependencies: [.package(name: "Bruno", path: "..")],
     targets: [
+        // OpenBLAS from Debian (`apt-get install libopenblas-dev`), to measure the products against.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .executableTarget(
             name: "bruno-bench",
             dependencies: [
@@ -15,6 +17,7 @@ let package = Package(
                 .product(name: "BrunoDevices", package: "Bruno"),
                 .product(name: "BrunoSurrogates", package: "Bruno"),
                 .product(name: "BrunoTraining", package: "Bruno"),
+                "COpenBLAS",
             ]
         ),
     ],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for every benchmark: builds in release and prints Markdown tables for BENCHMARKS.md.
-# Usage: bash Benchmarks/run.sh [all|spice|devices|training]
+# Usage: bash Benchmarks/run.sh [all|spice|devices|training|gemm]   (gemm needs libopenblas-dev)
 set -euo pipefail
 cd "$(dirname "$0")"
 swift build -c release --product bruno-bench 2>&1 | tail -n 3

@@ -1,4 +1,6 @@
+import BrunoCalibration
 import BrunoData
+import BrunoSurrogates
 import BrunoSupport
 import Foundation
 
@@ -158,7 +160,31 @@ public struct Trainer {
 
     /// Called after an epoch's evaluation (SPICE-in-the-loop validation plugs in here): returns figures for
     /// metrics.jsonl, or nil when it did not run. Its failures are logged, never fatal.
-    public typealias EpochHook = (_ epoch: Int, _ trainer: Trainer, _ chip: [Int: RealisedWeights], _ out: URL) async throws -> [String: Double]?
+    public typealias EpochHook = (_ epoch: Int, _ trainer: Trainer, _ chip: [Int: RealisedWeights], _ out: URL) async throws -> EpochCheck?
+
+    /// What an epoch hook reports: figures for metrics.jsonl, and optionally a recalibrated FeLIF card that the
+    /// run switches to from the next epoch on (recorded in the checkpoint, so `--resume` continues with it).
+    public struct EpochCheck: Sendable {
+        public var metrics: [String: Double]
+        public var felifCard: URL?
+        public init(metrics: [String: Double], felifCard: URL? = nil) {
+            self.metrics = metrics
+            self.felifCard = felifCard
+        }
+    }
+
+    /// Switches every FeLIF layer to the surrogate of `card` (each neuron keeps its device-to-device factors).
+    public mutating func useFeLIFCard(_ url: URL) throws {
+        let surrogate = try FeLIFTraceSimulation(card: try DeviceCard.load(url)).surrogate
+        for i in network.layers.indices {
+            if case .felif(var f, let output) = network.layers[i] {
+                f.devices = f.variations.map { surrogate.applying($0) }
+                network.layers[i] = .felif(f, output: output)
+            }
+        }
+        cards.felif = url.path
+        cards.felifSHA256 = try SHA256.hex(ofFile: url)
+    }
 
     /// Trains for the configured epochs (continuing from `out/checkpoint.json` with `resume`).
     @discardableResult
@@ -180,7 +206,14 @@ public struct Trainer {
                 throw TrainingError.badCheckpoint(checkpointURL.path, "\(error)")
             }
             guard cp.configSHA256 == configHash else { throw TrainingError.configChanged(out.path) }
-            guard cp.cards == cards else { throw TrainingError.cardsChanged(out.path, was: cp.cards, now: cards) }
+            if cp.cards != cards {
+                // A FeLIF card the run recalibrated itself is accepted when it is still the file it recorded.
+                let recalibrated = cp.cards.rram == cards.rram && cp.cards.rramSHA256 == cards.rramSHA256 && cp.cards.felif.map { path in
+                    (try? SHA256.hex(ofFile: URL(fileURLWithPath: path))) == cp.cards.felifSHA256 && path.hasPrefix(out.path)
+                } == true
+                guard recalibrated else { throw TrainingError.cardsChanged(out.path, was: cp.cards, now: cards) }
+                try useFeLIFCard(URL(fileURLWithPath: cp.cards.felif!))
+            }
             network.parameters = cp.parameters
             optimizer = cp.optimizer
             plateau = cp.plateau
@@ -230,7 +263,15 @@ public struct Trainer {
             optimizer.learningRate = plateau.observe(valid.nll ?? valid.loss, learningRate: lr)
             var checked: [String: Double]?
             if let hook {
-                do { checked = try await hook(epoch, self, chip, out) } catch { log("WARNING: the SPICE check of epoch \(epoch) failed: \(error)") }
+                do {
+                    if let check = try await hook(epoch, self, chip, out) {
+                        checked = check.metrics
+                        if let card = check.felifCard {
+                            try useFeLIFCard(card)
+                            log("switched the FeLIF layers to the recalibrated card \(card.path)")
+                        }
+                    }
+                } catch { log("WARNING: the SPICE check of epoch \(epoch) failed: \(error)") }
             }
             var m = EpochMetrics(
                 epoch: epoch, trainLoss: lossSum / Double(trainCount),

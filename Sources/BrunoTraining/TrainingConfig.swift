@@ -229,7 +229,7 @@ public struct TrainingConfig: Sendable {
         if testPath != nil { absolute("data", "test_path", testPath) }
         resolvedText = root.convert(to: .toml)
         if let v = try top.subtable("validation", allowed: ["every", "samples", "layer", "columns", "min_class_agreement", "max_spike_count_error",
-                                                         "max_trace_nrmse", "instances", "seed"]) {
+                                                         "max_trace_nrmse", "instances", "seed", "recalibrate", "protocol"]) {
             validation.every = try v.int("every", default: 0)
             validation.samples = try v.int("samples", default: 1)
             if v.table["layer"] != nil { validation.layer = try v.int("layer", default: 0) }
@@ -240,6 +240,8 @@ public struct TrainingConfig: Sendable {
             validation.maxTraceNRMSE = try v.double("max_trace_nrmse", default: 0.1)
             validation.instances = try v.int("instances", default: 2)
             validation.seed = UInt64(try v.int("seed", default: 11))
+            validation.recalibrate = try v.bool("recalibrate", default: false)
+            validation.protocol = StrictTable.resolve(try v.string("protocol", default: "../calibration/felif.toml"), relativeTo: url)
             guard validation.every >= 0, validation.samples >= 1, validation.instances >= 1 else {
                 throw ProtocolError(file: file, "[validation] every ≥ 0, samples ≥ 1 and instances ≥ 1")
             }
@@ -267,6 +269,11 @@ public struct ValidationSettings: Sendable, Equatable {
     public var instances = 2
     /// Seed of the checks' own draws (read noise of the surrogate pass).
     public var seed: UInt64 = 11
+    /// When a check fails: recalibrate the FeLIF surrogate on the network's own input currents (the failing
+    /// columns' currents as stimuli, fitted as `protocol` says) and continue training with the new card.
+    public var recalibrate = false
+    /// The FeLIF calibration protocol whose fit settings recalibration uses.
+    public var `protocol`: URL?
 
     public init() {}
 }

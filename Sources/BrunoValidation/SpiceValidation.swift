@@ -23,6 +23,8 @@ public struct ColumnAgreement: Codable, Sendable, Equatable {
     public var traceNRMSE: Double?
     /// Why the deck failed (then the numbers above are nil).
     public var failure: String?
+    /// The synaptic current into the neuron in each coarse step [A] (what the deck applies; recalibration's stimuli).
+    public var inputCurrents: [Double]?
 }
 
 /// One validation: per-column agreement and the summary figures written into `metrics.jsonl`.
@@ -42,6 +44,8 @@ public struct ValidationReport: Codable, Sendable {
     public var seconds: Double
     public var passed: Bool
     public var warnings: [String]
+    /// Thresholds that failed by name (`class_agreement`, `spike_count_error`, `trace_nrmse`, `failed_decks`).
+    public var failing: [String] = []
 
     /// The figures as a flat dictionary (metrics.jsonl's `validation` object).
     public var summary: [String: Double] {
@@ -104,6 +108,7 @@ public struct SpiceValidation: Sendable {
         for (k, (c, r)) in zip(cases, results).enumerated() {
             var a = ColumnAgreement(sample: c.sample, column: c.column, synapses: c.synapsesInDeck, surrogateCount: c.surrogateSpikes.count,
                                     surrogateFirstSpike: c.surrogateSpikes.first.map { (Double($0) + 0.5) * c.coarseStep })
+            a.inputCurrents = c.stepCurrents
             if let f = buildFailures[k] {
                 a.failure = f
             } else {
@@ -152,12 +157,15 @@ public struct SpiceValidation: Sendable {
         }
         if let c = report.classAgreement, c < settings.minClassAgreement {
             report.warnings.append(String(format: "class agreement %.2f is below %.2f", c, settings.minClassAgreement))
+            report.failing.append("class_agreement")
         }
         if let e = report.meanSpikeCountError, e > settings.maxSpikeCountError {
             report.warnings.append(String(format: "mean spike-count error %.2f per column is above %.2f", e, settings.maxSpikeCountError))
+            report.failing.append("spike_count_error")
         }
         if let e = report.meanTraceNRMSE, e > settings.maxTraceNRMSE {
             report.warnings.append(String(format: "membrane NRMSE %.3f is above %.3f", e, settings.maxTraceNRMSE))
+            report.failing.append("trace_nrmse")
         }
         if report.failedDecks > 0 { report.warnings.append("\(report.failedDecks) of \(columns.count) deck(s) failed in ngspice (reported per column)") }
         report.passed = report.warnings.isEmpty

@@ -17,7 +17,15 @@ extension SpiceValidation {
             try ValidationLog.append(report, to: out.appendingPathComponent("validation.jsonl"))
             log(ValidationLog.describe(report))
             for w in report.warnings { log("WARNING: SPICE disagrees with the surrogate at epoch \(epoch): \(w)") }
-            return report.summary
+            var check = Trainer.EpochCheck(metrics: report.summary)
+            if !report.passed && settings.recalibrate, let protocolURL = settings.protocol {
+                let folder = out.appendingPathComponent("recalibration-epoch\(epoch)")
+                log("recalibrating the FeLIF surrogate on the network's own activity into \(folder.path) …")
+                check.felifCard = try await Recalibration.run(report: report, protocolURL: protocolURL,
+                                                             library: self.library, pool: pool, out: folder, log: log)
+                check.metrics["recalibrated"] = 1
+            }
+            return check
         }
     }
 }

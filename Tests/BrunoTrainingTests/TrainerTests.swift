@@ -63,6 +63,33 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(h.last!.trainLoss, h.first!.trainLoss)
     }
 
+    func testARecalibratedCardFromTheHookIsUsedAndSurvivesResume() async throws {
+        let out = temporaryFolder()
+        let config = try TrainingConfig.load(Self.experiment, overrides: Self.small)
+        var first = try Trainer(config: config)
+        first.config.epochs = 1
+        let hook: Trainer.EpochHook = { _, _, _, out in
+            var card = try DeviceCard.load(Self.root.appendingPathComponent("calibration/felif.card.json"))
+            let i = card.parameters.firstIndex { $0.name == "threshold" }!
+            card.parameters[i].value = 2.3
+            let url = out.appendingPathComponent("recalibration-epoch1/felif.card.json")
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try card.encoded().write(to: url)
+            return Trainer.EpochCheck(metrics: ["passed": 0, "recalibrated": 1], felifCard: url)
+        }
+        let h = try await first.run(out: out, resume: false, afterEpoch: hook) { _ in }
+        XCTAssertEqual(h.last?.validation?["recalibrated"], 1)
+        XCTAssertTrue(first.cards.felif!.hasSuffix("recalibration-epoch1/felif.card.json"))
+        guard case .felif(let f, _)? = first.network.layers.last else { return XCTFail("no FeLIF output layer") }
+        XCTAssertEqual(f.devices[0].threshold, 2.3)
+        // Resuming (same config) continues with the recalibrated card.
+        var resumed = try Trainer(config: config)
+        let h2 = try await resumed.run(out: out, resume: true) { _ in }
+        XCTAssertEqual(h2.count, 2)
+        guard case .felif(let g, _)? = resumed.network.layers.last else { return XCTFail("no FeLIF output layer") }
+        XCTAssertEqual(g.devices[0].threshold, 2.3)
+    }
+
     func testConfigErrorsNameTheKeyAndWhatWasExpected() {
         func message(_ overrides: [String]) -> String {
             do { _ = try TrainingConfig.load(Self.experiment, overrides: overrides); return "no error" } catch { return "\(error)" }

@@ -68,6 +68,26 @@ final class SpiceValidationTests: XCTestCase {
         XCTAssertFalse(report.passed, "a 20 % threshold error must be flagged")
         // The surrogate holds the membrane up to 2.93 V where the circuit fires at 2.5 V: the traces part.
         XCTAssertGreaterThan(report.meanTraceNRMSE!, 0.05, "\(report.warnings)")
+        // Recalibration on the network's own currents finds the circuit's threshold again.
+        let protocolURL = folder.appendingPathComponent("recal.toml")
+        try """
+        [simulation]
+        netlist = "\(Self.root.path)/netlists/felif_neuron.cir"
+        [fit]
+        quantities = ["threshold"]
+        starts = 1
+        [[stimulus]]
+        name = "constant-1n"
+        kind = "constant"
+        current = 1e-9
+        duration = 0.03
+        held_out = true
+        """.write(to: protocolURL, atomically: true, encoding: .utf8)
+        let recalibrated = try await Recalibration.run(report: report, protocolURL: protocolURL, library: try DeviceLibrary.locate(environment: ["BRUNO_HOME": Self.root.path]),
+                                                       pool: pool, out: folder.appendingPathComponent("recal")) { _ in }
+        let fitted = try DeviceCard.load(recalibrated).required("threshold", unit: "V")
+        let truth = try DeviceCard.load(Self.root.appendingPathComponent("calibration/felif.card.json")).required("threshold", unit: "V")
+        XCTAssertEqual(fitted, truth, accuracy: 0.05 * truth, "recalibrated \(fitted) V, committed card \(truth) V, mis-calibrated \(card.parameters[i].value) V")
     }
 
     func testBadRequestsAreClearErrorsAndAFailedDeckIsReported() async throws {
