@@ -42,12 +42,8 @@ struct Calibrate: AsyncParsableCommand {
                 print("  \(param.name) = \(String(format: "%.5g", param.value)) \(param.unit) ± \(param.stderr.map { String(format: "%.2g", $0) } ?? "—")\(param.atBound == true ? " (at bound)" : "")")
             }
             print("wrote \(out)/felif.card.json and \(out)/felif-report.md")
-        } catch let e as ProtocolError {
-            throw CLIError(e.description)
-        } catch let e as CalibrationError {
-            throw CLIError(e.description)
-        } catch let e as SpiceError {
-            throw CLIError(e.description)
+        } catch {
+            throw userFacing(error)
         }
     }
 }

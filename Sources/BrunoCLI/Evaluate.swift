@@ -27,12 +27,8 @@ struct Evaluate: ParsableCommand {
             if let a = e.accuracy { line += String(format: ", accuracy %.3f", a) }
             if let n = e.nll { line += String(format: ", NLL %.3f nats/step", n) }
             print(line)
-        } catch let e as ProtocolError {
-            throw CLIError(e.description)
-        } catch let e as DataError {
-            throw CLIError(e.description)
-        } catch let e as TrainingError {
-            throw CLIError(e.description)
+        } catch {
+            throw userFacing(error)
         }
     }
 }

@@ -24,16 +24,8 @@ struct Export: ParsableCommand {
             say("wrote \(summary.files.count) files to \(out): \(summary.files.joined(separator: ", "))")
             say("network.cir: test sample \(summary.sample); surrogate spike counts \(summary.expectedCounts)"
                 + (summary.expectedClass.map { ", predicted class \($0)" } ?? "") + "; \(summary.synapses) synapses in synapses.csv")
-        } catch let e as ExportError {
-            throw CLIError(e.description)
-        } catch let e as ProtocolError {
-            throw CLIError(e.description)
-        } catch let e as DataError {
-            throw CLIError(e.description)
-        } catch let e as TrainingError {
-            throw CLIError(e.description)
-        } catch let e as ValidationSetupError {
-            throw CLIError(e.description)
+        } catch {
+            throw userFacing(error)
         }
     }
 }

@@ -27,20 +27,8 @@ struct PipelineCommand: AsyncParsableCommand {
         let configURL = config.map { URL(fileURLWithPath: $0) } ?? library.root.appendingPathComponent("experiments/braille-synthetic.toml")
         do {
             try await Pipeline(config: configURL, overrides: overrides, out: URL(fileURLWithPath: out), library: library).run(log: say)
-        } catch let e as ExportError {
-            throw CLIError(e.description)
-        } catch let e as ProtocolError {
-            throw CLIError(e.description)
-        } catch let e as DataError {
-            throw CLIError(e.description)
-        } catch let e as TrainingError {
-            throw CLIError(e.description)
-        } catch let e as ValidationSetupError {
-            throw CLIError(e.description)
-        } catch let e as CalibrationError {
-            throw CLIError(e.description)
-        } catch let e as SpiceError {
-            throw CLIError(e.description)
+        } catch {
+            throw userFacing(error)
         }
     }
 }

@@ -1,4 +1,9 @@
 import ArgumentParser
+import BrunoCalibration
+import BrunoData
+import BrunoExport
+import BrunoTraining
+import BrunoValidation
 import BrunoSpice
 import BrunoSupport
 import Foundation
@@ -98,6 +103,21 @@ struct Sim: ParsableCommand {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ message: String) { description = message }
+}
+
+/// The library's errors already say what is wrong and where (file, line, key, what was expected): shown as one
+/// paragraph with a non-zero exit, without the type name ArgumentParser would prepend.
+func userFacing(_ error: Error) -> Error {
+    switch error {
+    case let e as ProtocolError: return CLIError(e.description)
+    case let e as DataError: return CLIError(e.description)
+    case let e as TrainingError: return CLIError(e.description)
+    case let e as ValidationSetupError: return CLIError(e.description)
+    case let e as ExportError: return CLIError(e.description)
+    case let e as CalibrationError: return CLIError(e.description)
+    case let e as SpiceError: return CLIError(e.description)
+    default: return error
+    }
 }
 
 /// Prints a progress line and flushes it at once (stdout is block-buffered when it is a file or a pipe).

@@ -39,14 +39,8 @@ struct Train: AsyncParsableCommand {
             }
             try await trainer.run(out: outURL, resume: resume, afterEpoch: hook) { say($0) }
             print("wrote \(outURL.path)/metrics.jsonl, checkpoint.json, learning-curves.svg")
-        } catch let e as ProtocolError {
-            throw CLIError(e.description)
-        } catch let e as DataError {
-            throw CLIError(e.description)
-        } catch let e as TrainingError {
-            throw CLIError(e.description)
-        } catch let e as SpiceError {
-            throw CLIError(e.description)
+        } catch {
+            throw userFacing(error)
         }
     }
 }

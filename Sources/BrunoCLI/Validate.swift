@@ -46,16 +46,8 @@ struct Validate: AsyncParsableCommand {
             }
             for w in report.warnings { print("WARNING: \(w)") }
             print("wrote \(runFolder)/validation.jsonl and validation-epoch\(epoch).svg")
-        } catch let e as ProtocolError {
-            throw CLIError(e.description)
-        } catch let e as DataError {
-            throw CLIError(e.description)
-        } catch let e as TrainingError {
-            throw CLIError(e.description)
-        } catch let e as ValidationSetupError {
-            throw CLIError(e.description)
-        } catch let e as SpiceError {
-            throw CLIError(e.description)
+        } catch {
+            throw userFacing(error)
         }
     }
 }

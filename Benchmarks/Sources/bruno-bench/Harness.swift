@@ -1,3 +1,4 @@
+import BrunoTraining
 import Foundation
 
 /// Wall-clock timing with warm-up and medians; the machine is noisy, so ratios within one run matter most.
@@ -24,11 +25,5 @@ enum Harness {
 
     static func ms(_ s: Double) -> String { String(format: "%.2f", s * 1e3) }
 
-    static func peakRSSMegabytes() -> Double {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-        }
-        return 0
-    }
+    static func peakRSSMegabytes() -> Double { Memory.peakResidentMB() }
 }
