@@ -14,7 +14,7 @@ struct PipelineCommand: AsyncParsableCommand {
         abstract: "Calibrate (reusing committed cards), train with SPICE checks, export, and write report.md.",
         discussion: """
         With no arguments: the default synthetic-Braille experiment (experiments/braille-synthetic.toml) into runs/pipeline, \
-        about 5 minutes on a 2-core machine. Re-running continues an interrupted training from its checkpoint.
+        about 4 minutes on a 2-core machine. Re-running continues an interrupted training from its checkpoint.
         """
     )
 
