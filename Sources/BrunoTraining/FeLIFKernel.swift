@@ -1,4 +1,5 @@
 import BrunoSurrogates
+import Foundation
 
 /// The FeLIF right-hand side, Euler step and vector–Jacobian product on eight neurons at once: the same
 /// arithmetic as `FeLIFSurrogate.Coefficients.rates/euler` and `FeLIFNeuron.eulerVJP`, in SIMD lanes.
@@ -21,7 +22,7 @@ struct FeLIFLanes {
         c = gather { k, _ in k.c }
         d = gather { k, _ in k.d }
         ps = gather { k, _ in k.ps }
-        logEa = gather { k, _ in Foundation_log(k.ea) }
+        logEa = gather { k, _ in Foundation.log(k.ea) }
         alpha = gather { k, _ in k.alpha }
         esoft = gather { k, _ in k.esoft }
         invTau0 = gather { k, _ in k.invTau0 }
@@ -112,17 +113,3 @@ struct FeLIFLanes {
 
 /// |x| per lane (the standard library has no SIMD abs).
 @inline(__always) func vabs(_ x: SIMD8<Double>) -> SIMD8<Double> { vmax(x, -x) }
-
-@inline(__always) func Foundation_log(_ x: Double) -> Double {
-    #if canImport(Glibc)
-    return Glibc.log(x)
-    #else
-    return Darwin.log(x)
-    #endif
-}
-
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif

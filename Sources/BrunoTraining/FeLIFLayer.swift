@@ -161,7 +161,7 @@ public struct FeLIFLayer: Sendable {
         let surrogateGradient = stepping.spikeGradient, scale = inputScale
         let chunks = (lanes + 7) / 8
         grad.withUnsafeMutableBufferPointer { gb in
-            let out = SharedFloat(buffer: gb)
+            let out = UncheckedBox(gb)
             Parallel.forEachRange(chunks) { range in
                 var window = [SIMD8<Double>](repeating: .zero, count: 2 * k)
                 for chunk in range {
@@ -216,7 +216,7 @@ public struct FeLIFLayer: Sendable {
                         gv = gvm
                         gp = gpm
                         let gs = gi * scale
-                        for i in 0..<count { out.buffer[t * lanes + lo + i] = Float(gs[i]) }
+                        for i in 0..<count { out.value[t * lanes + lo + i] = Float(gs[i]) }
                     }
                 }
             }
@@ -231,10 +231,6 @@ private struct Shared: @unchecked Sendable {
     var spikes: UnsafeMutableBufferPointer<Float>
     var fineV, fineP: UnsafeMutableBufferPointer<Double>
     var executed: UnsafeMutableBufferPointer<Int32>
-}
-
-struct SharedFloat: @unchecked Sendable {
-    var buffer: UnsafeMutableBufferPointer<Float>
 }
 
 /// After a whole chunk froze at sub-step `from − 1`, the remaining stored fine states repeat the frozen state.

@@ -1,4 +1,5 @@
 import BrunoSurrogates
+import Foundation
 
 /// Leaky integrate-and-fire neurons with a synaptic current (snnTorch's `Synaptic`, α/β form), on the coarse grid:
 ///
@@ -78,7 +79,7 @@ public struct EncodingLayer: Sendable {
         gains = (0..<neurons).map { j in
             let k = j / channels
             let f = perChannel > 1 ? Float(k % perChannel) / Float(perChannel - 1) : 0
-            return gainRange.lowerBound * Foundation_powf(gainRange.upperBound / gainRange.lowerBound, f)
+            return gainRange.lowerBound * Foundation.pow(gainRange.upperBound / gainRange.lowerBound, f)
         }
         lif = LIFLayer(alpha: 0, beta: beta, threshold: 1)
     }
@@ -93,17 +94,3 @@ public struct EncodingLayer: Sendable {
         return lif.forward(drive, steps: steps).spikes
     }
 }
-
-@inline(__always) func Foundation_powf(_ x: Float, _ y: Float) -> Float {
-    #if canImport(Glibc)
-    return Glibc.powf(x, y)
-    #else
-    return Darwin.powf(x, y)
-    #endif
-}
-
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif

@@ -41,20 +41,6 @@ public struct Network: Sendable {
         public var realised: [Int: RealisedWeights]
     }
 
-    /// Width of layer `i`'s output.
-    public func width(after i: Int) -> Int {
-        var w = inputs
-        for (k, layer) in layers.enumerated() where k <= i {
-            switch layer {
-            case .encoding(let e): w = e.neurons
-            case .linear(let l): w = l.weights.cols
-            case .lif: break
-            case .felif(let f, _): w = f.neurons
-            }
-        }
-        return w
-    }
-
     /// Runs `x` (`[T][B][inputs]`). `realised` fixes the weights (evaluation on a programmed chip); otherwise
     /// every linear layer realises its weights afresh from `rng`.
     public func forward(_ x: [Float], steps: Int, batch: Int, rng: inout SeededRandom, realised: [Int: RealisedWeights]? = nil) -> Pass {

@@ -220,8 +220,9 @@ public struct TrainingConfig: Sendable {
         }
         // The resolved config names files by absolute path, so that it can be loaded from the run folder.
         func absolute(_ table: String, _ key: String, _ url: URL?) {
-            guard let url, let t = root[table]?.table ?? { root[table] = TOMLTable(); return root[table]?.table }() else { return }
-            t[key] = url.path
+            guard let url else { return }
+            if root[table] == nil { root[table] = TOMLTable() }
+            root[table]?.table?[key] = url.path
         }
         absolute("devices", "felif_card", felifCard)
         absolute("devices", "rram_card", rramCard)
