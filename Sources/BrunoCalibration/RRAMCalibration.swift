@@ -54,8 +54,13 @@ public struct RRAMCalibration: Sendable {
         if let ispp = incremental {
             let cells = (0..<RRAMProgrammer.levels).flatMap { l in (0..<devices).flatMap { d in (0..<cycles).map { c in (l, d + deviceOffset, c) } } }
             let counter = AtomicCounter()
+            // A programming is a sequence of dependent SPICE runs; keep two per instance in flight (one simulating, one
+            // being prepared) so that programmings finish in order and the progress count means something — with
+            // all of them started at once every one would finish near the end. Results do not depend on the order.
+            let window = 2 * pool.count
             let outcomes = try await withThrowingTaskGroup(of: (Int, RRAMIncrementalProgramming.Outcome).self) { group in
-                for (i, cell) in cells.enumerated() {
+                func start(_ i: Int) {
+                    let cell = cells[i]
                     group.addTask {
                         do {
                             let o = try await ispp.program(level: cell.0, device: cell.1, firstCycle: cell.2 * ispp.maxPulses,
@@ -67,8 +72,13 @@ public struct RRAMCalibration: Sendable {
                         }
                     }
                 }
+                var next = 0
+                while next < min(window, cells.count) { start(next); next += 1 }
                 var out = [RRAMIncrementalProgramming.Outcome?](repeating: nil, count: cells.count)
-                for try await (i, o) in group { out[i] = o }
+                for try await (i, o) in group {
+                    out[i] = o
+                    if next < cells.count { start(next); next += 1 }
+                }
                 return out.map { $0! }
             }
             var values = [[Double]](repeating: [], count: RRAMProgrammer.levels)
