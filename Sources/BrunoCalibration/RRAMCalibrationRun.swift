@@ -37,8 +37,9 @@ public struct RRAMProtocol: Sendable {
             case "single": break
             case "ispp":
                 var ispp = RRAMIncrementalProgramming(tolerance: try pr.positive("tolerance", default: 0.05), maxPulses: try pr.int("max_pulses", default: 24))
-                ispp.startFraction = try pr.positive("start_fraction", default: 0.85)
-                ispp.stepPulse = try pr.positive("step_pulse", default: 0.5e-6)
+                ispp.startFraction = try pr.positive("start_fraction", default: ispp.startFraction)
+                ispp.stepPulse = try pr.positive("step_pulse", default: ispp.stepPulse)
+                guard ispp.startFraction < 1 else { throw ProtocolError(file: file, "[programming] start_fraction must be below 1 (the first SET approaches the window from below)") }
                 guard ispp.maxPulses >= 1 else { throw ProtocolError(file: file, "[programming] max_pulses must be at least 1") }
                 incremental = ispp
             case let other:
@@ -102,6 +103,7 @@ public struct RRAMCalibrationRun: Sendable {
             let spreadError = abs(surrogate.levels[f.level].totalSpread - RRAMCalibrationRun.totalSpread(h)) / RRAMCalibrationRun.totalSpread(h)
             stats["level\(f.level).held_out_mean_error"] = meanError
             stats["level\(f.level).held_out_spread_error"] = spreadError
+            stats["level\(f.level).held_out_ks_p"] = RRAMCalibrationRun.kolmogorovSmirnov(f.values, h.values).p
             worstMean = max(worstMean, meanError)
             worstSpread = max(worstSpread, spreadError)
         }
@@ -111,6 +113,9 @@ public struct RRAMCalibrationRun: Sendable {
             stats["ispp_mean_pulses"] = programming.meanPulses
             stats["ispp_unverified"] = Double(programming.unverified)
             stats["ispp_tolerance"] = ispp.tolerance
+            stats["ispp_start_fraction"] = ispp.startFraction
+            stats["ispp_step_pulse"] = ispp.stepPulse
+            stats["ispp_max_pulses"] = Double(ispp.maxPulses)
         }
         parameters.append(.init(name: "readVoltage", value: p.readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil))
         parameters.append(.init(name: "nonlinearity", value: nl.v0, unit: "V", fitted: true, stderr: nl.error, lower: 0.01, upper: 10, atBound: false))
@@ -139,22 +144,54 @@ public struct RRAMCalibrationRun: Sendable {
         return max(m4 / (m2 * m2) - 1, 0) / (4 * n)
     }
 
+    /// Two-sample Kolmogorov–Smirnov test: the largest distance D between the two empirical distribution
+    /// functions and its asymptotic p-value (Stephens' small-sample correction). It compares the shape of the
+    /// fitted and held-out distributions, which one spread cannot; it treats programmings as independent, which
+    /// holds here because the device-to-device part is small next to the cycle-to-cycle part at levels 1–7.
+    static func kolmogorovSmirnov(_ a: [Double], _ b: [Double]) -> (d: Double, p: Double) {
+        let x = a.sorted(), y = b.sorted()
+        var i = 0, j = 0, d = 0.0
+        while i < x.count && j < y.count {
+            let v = min(x[i], y[j])
+            while i < x.count && x[i] <= v { i += 1 }
+            while j < y.count && y[j] <= v { j += 1 }
+            d = max(d, abs(Double(i) / Double(x.count) - Double(j) / Double(y.count)))
+        }
+        let ne = Double(x.count * y.count) / Double(x.count + y.count)
+        let lambda = (ne.squareRoot() + 0.12 + 0.11 / ne.squareRoot()) * d
+        guard lambda > 0.3 else { return (d, 1) }   // the series below converges slowly there; Q(0.3) = 1 − 1e-5
+        var q = 0.0
+        for k in 1...100 {
+            let term = exp(-2 * Double(k * k) * lambda * lambda)
+            q += (k % 2 == 1 ? 2 : -2) * term
+            if term < 1e-12 { break }
+        }
+        return (d, min(1, max(0, q)))
+    }
+
     static func report(surrogate: RRAMSynapse, fitted: [RRAMLevelFit], heldOut: [RRAMLevelFit], card: DeviceCard, to folder: URL) throws {
         var md = "# RRAM calibration report\n\n"
         md += "Netlist `\(card.provenance.netlist)` (SHA-256 `\(card.provenance.netlistSHA256.prefix(16))…`), \(card.provenance.ngspice), protocol `\(card.provenance.protocolFile)`, \(card.provenance.date). "
         md += "Read nonlinearity V0 = \(String(format: "%.4f", surrogate.nonlinearity)) V.\n\n"
-        md += "| level | G (µS) | ± | device spread | cycle spread | held-out G (µS) | mean error | ± sampling | spread fit / held out | spread error | ± sampling |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        md += "| level | G (µS) | ± | device spread | cycle spread | held-out G (µS) | mean error | ± sampling | spread fit / held out | spread error | ± sampling | KS D (p) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for (f, h) in zip(fitted, heldOut) {
             let s = surrogate.levels[f.level].totalSpread, hs = totalSpread(h)
             // Relative standard error of a standard deviation from n samples, ½·√((κ − 1)/n) with each set's own
             // kurtosis κ (ISPP's window-truncated levels with restart outliers are not Gaussian, κ ≠ 3); two sets.
             let sampling = (spreadSamplingVariance(f) + spreadSamplingVariance(h)).squareRoot()
             let meanSampling = (f.conductanceError * f.conductanceError + h.conductanceError * h.conductanceError).squareRoot() / h.conductance
-            md += String(format: "| %d | %.2f | %.2f | %.2f %% | %.2f %% | %.2f | %.2f %% | %.2f %% | %.2f %% / %.2f %% | %.1f %% | %.1f %% |\n",
+            let ks = kolmogorovSmirnov(f.values, h.values)
+            md += String(format: "| %d | %.2f | %.2f | %.2f %% | %.2f %% | %.2f | %.2f %% | %.2f %% | %.2f %% / %.2f %% | %.1f %% | %.1f %% | %.3f (%.2f) |\n",
                          f.level, f.conductance * 1e6, f.conductanceError * 1e6, f.deviceSpread * 100, f.cycleSpread * 100, h.conductance * 1e6,
-                         abs(f.conductance - h.conductance) / h.conductance * 100, meanSampling * 100, s * 100, hs * 100, abs(s - hs) / hs * 100, sampling * 100)
+                         abs(f.conductance - h.conductance) / h.conductance * 100, meanSampling * 100, s * 100, hs * 100, abs(s - hs) / hs * 100, sampling * 100,
+                         ks.d, ks.p)
         }
-        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size (for the spread, from each set's own kurtosis): a difference smaller than about twice that is not evidence of model error. Every programmed conductance is in `rram-samples.csv` (device-major: sample = device × programmings + programming).\n\n![level histograms](rram-levels.svg)\n"
+        if let ispp = (try? RRAMIncrementalProgramming(recipeOf: card)) ?? nil {
+            md += String(format: "\nProgramming: ISPP, first SET at %.0f %% of the level's compliance, then SET pulses of %.2g–%.2g µs from below until the read is within ±%.0f %% of the target; %.2f pulses per programming on average, %.0f of %d programmings unverified.\n\n",
+                         ispp.startFraction * 100, ispp.stepPulse * 1e6, 8 * ispp.stepPulse * 1e6, ispp.tolerance * 100,
+                         card.statistics["ispp_mean_pulses"] ?? .nan, card.statistics["ispp_unverified"] ?? .nan, fitted.map(\.samples).reduce(0, +))
+        }
+        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size (for the spread, from each set's own kurtosis): a difference smaller than about twice that is not evidence of model error. KS: the two-sample Kolmogorov–Smirnov distance between the fitted and held-out distributions and its p-value (a small p says the shapes differ). Every programmed conductance is in `rram-samples.csv` (device-major: sample = device × programmings + programming).\n\n![level histograms](rram-levels.svg)\n"
         var rows: [[Double]] = []
         for (set, fits) in [(0.0, fitted), (1.0, heldOut)] {
             for f in fits {
@@ -199,5 +236,17 @@ extension RRAMSynapse {
                                 cycleSpread: try v("level\(l).cycleSpread", "1")))
         }
         self.init(levels: levels, readVoltage: try v("readVoltage", "V"), nonlinearity: try v("nonlinearity", "V"))
+    }
+}
+
+extension RRAMIncrementalProgramming {
+    /// The programming recipe an RRAM card was calibrated with (its `ispp_*` statistics); the defaults where a card
+    /// predates a field. Nil for a card calibrated with one RESET + SET per programming.
+    public init?(recipeOf card: DeviceCard) throws {
+        try card.requireDevice("rram")
+        guard let tolerance = card.statistics["ispp_tolerance"] else { return nil }
+        self.init(tolerance: tolerance, maxPulses: card.statistics["ispp_max_pulses"].map { Int($0) } ?? RRAMIncrementalProgramming().maxPulses)
+        if let f = card.statistics["ispp_start_fraction"] { startFraction = f }
+        if let t = card.statistics["ispp_step_pulse"] { stepPulse = t }
     }
 }

@@ -67,7 +67,10 @@ public enum DeviceCards {
 enum SynapseTable {
     static func csv(network: Network, chip: [Int: RealisedWeights], rram: DeviceCard) throws -> (String, Int) {
         let synapse = try RRAMSynapse(card: rram)
-        let ispp = RRAMIncrementalProgramming()
+        // The recipe the card's levels were measured with; a card from single RESET + SET programming has none.
+        let recipe = try RRAMIncrementalProgramming(recipeOf: rram)
+        let ispp = recipe ?? RRAMIncrementalProgramming()
+        let method = recipe == nil ? "single,,," : "ispp,\(ispp.tolerance),\(ispp.startFraction),\(ispp.stepPulse)"
         var out = "layer,row,column,weight,level,target_g_plus_S,target_g_minus_S,programmed_g_plus_S,programmed_g_minus_S,"
             + "compliance_plus_A,compliance_minus_A,method,tolerance,start_fraction,step_pulse_s\n"
         var count = 0
@@ -78,7 +81,7 @@ enum SynapseTable {
                     let k = row * lin.weights.cols + col, l = levels[k]
                     let lp = l > 0 ? l : 0, lm = l < 0 ? -l : 0
                     out += "\(i),\(row),\(col),\(r.weights.values[k]),\(l),\(synapse.levels[lp].conductance),\(synapse.levels[lm].conductance),"
-                    out += "\(plus[k]),\(minus[k]),\(ispp.compliances[lp]),\(ispp.compliances[lm]),ispp,\(ispp.tolerance),\(ispp.startFraction),\(ispp.stepPulse)\n"
+                    out += "\(plus[k]),\(minus[k]),\(ispp.compliances[lp]),\(ispp.compliances[lm]),\(method)\n"
                     count += 1
                 }
             }

@@ -66,6 +66,11 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(felif.deadTime.bitPattern, original.deadTime.bitPattern)
         XCTAssertEqual(try RRAMSynapse(card: try DeviceCard.load(out.appendingPathComponent("rram.card.json"))),
                        try RRAMSynapse(card: try DeviceCard.load(Self.root.appendingPathComponent("calibration/rram.card.json"))))
+        // synapses.csv gives the programming recipe the card's levels were measured with, not the built-in defaults.
+        let recipe = try XCTUnwrap(try RRAMIncrementalProgramming(recipeOf: try DeviceCard.load(Self.root.appendingPathComponent("calibration/rram.card.json"))))
+        let rows = try String(contentsOf: out.appendingPathComponent("synapses.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(rows[0].hasSuffix("method,tolerance,start_fraction,step_pulse_s"))
+        XCTAssertTrue(rows[1].hasSuffix(",ispp,\(recipe.tolerance),\(recipe.startFraction),\(recipe.stepPulse)"), "\(rows[1])")
         // devices.lib with its first example neuron and level-7 cell uncommented: models/*.lib accept it unchanged.
         let lib = try String(contentsOf: out.appendingPathComponent("devices.lib"), encoding: .utf8)
         let neuron = lib.split(separator: "\n").first { $0.hasPrefix("* XN0 ") }!.dropFirst(2)
