@@ -29,9 +29,12 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         public var seeds: [String: UInt64]
         public var date: String
         public var tool: String
+        /// SHA-256 of every file the netlist includes (model libraries, and what they include), by path; nil in
+        /// cards written before it was recorded.
+        public var includes: [String: String]?
 
         public init(netlist: String, netlistSHA256: String, ngspice: String, protocolFile: String, protocolSHA256: String,
-                    seeds: [String: UInt64], date: String, tool: String) {
+                    seeds: [String: UInt64], date: String, tool: String, includes: [String: String]? = nil) {
             self.netlist = netlist
             self.netlistSHA256 = netlistSHA256
             self.ngspice = ngspice
@@ -40,15 +43,35 @@ public struct DeviceCard: Codable, Sendable, Equatable {
             self.seeds = seeds
             self.date = date
             self.tool = tool
+            self.includes = includes
         }
 
-        /// The provenance of a calibration run now: both files hashed, paths relative to the working directory
-        /// when below it (so committed cards carry no machine paths), the ngspice version of `spice`.
+        /// The provenance of a calibration run now: the netlist, every file it includes and the protocol hashed,
+        /// paths relative to the working directory when below it (so committed cards carry no machine paths), the
+        /// ngspice version of `spice`.
         public static func now(netlist: URL, protocolFile: URL, seeds: [String: UInt64], tool: String, spice: SpiceInstance) throws -> Provenance {
-            Provenance(netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
-                       ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
-                       protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
-                       seeds: seeds, date: ISO8601DateFormatter().string(from: Date()), tool: tool)
+            var includes: [String: String] = [:]
+            for file in try Netlist(contentsOf: netlist).includedFiles() { includes[display(file)] = try SHA256.hex(ofFile: file) }
+            return Provenance(netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
+                              ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
+                              protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
+                              seeds: seeds, date: ISO8601DateFormatter().string(from: Date()), tool: tool, includes: includes)
+        }
+
+        /// What has changed since the card was made, one sentence per file: the netlist and each included file
+        /// whose SHA-256 differs from the recorded one, or that is missing. Relative paths resolve against `root`.
+        /// Empty when the card still describes the circuit as it is.
+        public func changedSources(root: URL) -> [String] {
+            var out: [String] = []
+            for (path, recorded) in [(netlist, netlistSHA256)] + (includes ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
+                guard let now = try? SHA256.hex(ofFile: url) else {
+                    out.append("\(path) is missing")
+                    continue
+                }
+                if now != recorded { out.append("\(path) changed (SHA-256 then \(recorded.prefix(12))…, now \(now.prefix(12))…)") }
+            }
+            return out
         }
 
         static func display(_ url: URL) -> String {

@@ -144,6 +144,21 @@ public struct RRAMCalibrationRun: Sendable {
         return max(m4 / (m2 * m2) - 1, 0) / (4 * n)
     }
 
+    /// A histogram as a step curve over [lo, hi) (values outside go to the end bins); counts, or fractions of all
+    /// values with `normalise`; empty bins away from occupied ones are left out unless `allBins`.
+    static func stepHistogram(_ values: [Double], lo: Double, hi: Double, bins: Int, normalise: Bool = false, allBins: Bool = false) -> (x: [Double], y: [Double]) {
+        let width = (hi - lo) / Double(bins)
+        var counts = [Double](repeating: 0, count: bins)
+        for v in values where v.isFinite { counts[min(bins - 1, max(0, Int((v - lo) / width)))] += 1 }
+        let scale = normalise && !values.isEmpty ? 1 / Double(values.count) : 1
+        var x: [Double] = [], y: [Double] = []
+        for b in 0..<bins where allBins || counts[b] > 0 || (b > 0 && counts[b - 1] > 0) {
+            x.append(lo + Double(b) * width); y.append(counts[b] * scale)
+            x.append(lo + Double(b + 1) * width); y.append(counts[b] * scale)
+        }
+        return (x, y)
+    }
+
     /// Two-sample Kolmogorov–Smirnov test: the largest distance D between the two empirical distribution
     /// functions and its asymptotic p-value (Stephens' small-sample correction). It compares the shape of the
     /// fitted and held-out distributions, which one spread cannot; it treats programmings as independent, which
@@ -191,7 +206,7 @@ public struct RRAMCalibrationRun: Sendable {
                          ispp.startFraction * 100, ispp.stepPulse * 1e6, 8 * ispp.stepPulse * 1e6, ispp.tolerance * 100,
                          card.statistics["ispp_mean_pulses"] ?? .nan, card.statistics["ispp_unverified"] ?? .nan, fitted.map(\.samples).reduce(0, +))
         }
-        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size (for the spread, from each set's own kurtosis): a difference smaller than about twice that is not evidence of model error. KS: the two-sample Kolmogorov–Smirnov distance between the fitted and held-out distributions and its p-value (a small p says the shapes differ). Every programmed conductance is in `rram-samples.csv` (device-major: sample = device × programmings + programming).\n\n![level histograms](rram-levels.svg)\n"
+        md += "\nThe ± sampling columns are the standard errors expected from sampling alone when comparing two independent sets of this size (for the spread, from each set's own kurtosis): a difference smaller than about twice that is not evidence of model error. KS: the two-sample Kolmogorov–Smirnov distance between the fitted and held-out distributions and its p-value (a small p says the shapes differ). Every programmed conductance is in `rram-samples.csv` (device-major: sample = device × programmings + programming).\n\n![level histograms](rram-levels.svg)\n\n![level shapes, fitted vs held out](rram-level-shapes.svg)\n"
         var rows: [[Double]] = []
         for (set, fits) in [(0.0, fitted), (1.0, heldOut)] {
             for f in fits {
@@ -201,26 +216,37 @@ public struct RRAMCalibrationRun: Sendable {
         let table = Table(columns: [.init(name: "held_out", values: rows.map { $0[0] }), .init(name: "level", values: rows.map { $0[1] }),
                                     .init(name: "sample", values: rows.map { $0[2] }), .init(name: "conductance", unit: "S", values: rows.map { $0[3] })])
         try AtomicFile.write(table.csv(), to: folder.appendingPathComponent("rram-samples.csv"))
-        // Histograms of every level's conductance, as step curves.
+        // Histograms of every level's conductance, as step curves: where the levels sit.
         let all = fitted.flatMap(\.values)
         let lo = all.min() ?? 0, hi = all.max() ?? 1, bins = 120
-        let width = (hi - lo) / Double(bins)
         var series: [SVGPlot.Series] = []
         for f in fitted {
-            var counts = [Double](repeating: 0, count: bins)
-            for v in f.values { counts[min(bins - 1, max(0, Int((v - lo) / width)))] += 1 }
-            var x: [Double] = [], y: [Double] = []
-            for b in 0..<bins where counts[b] > 0 || (b > 0 && counts[b - 1] > 0) {
-                x.append(lo + Double(b) * width); y.append(counts[b])
-                x.append(lo + Double(b + 1) * width); y.append(counts[b])
-            }
-            series.append(.init(label: "level \(f.level)", x: x.map { $0 * 1e6 }, y: y))
+            let h = stepHistogram(f.values, lo: lo, hi: hi, bins: bins)
+            series.append(.init(label: "level \(f.level)", x: h.x.map { $0 * 1e6 }, y: h.y))
         }
         // Level 0 (the high-resistance state) is a narrow peak: its own panel keeps the others readable.
         try AtomicFile.write(SVGPlot(title: "Programmed read conductance per level (SPICE Monte Carlo)", xLabel: "conductance at read voltage [µS]",
                                      panels: [.init(yLabel: "count (level 0)", series: Array(series.prefix(1))),
                                               .init(yLabel: "count (levels 1–7)", series: Array(series.dropFirst()))]).render(),
                              to: folder.appendingPathComponent("rram-levels.svg"))
+        // The shape of each level, fitted set against held-out set, on one axis: the deviation from the level's fitted
+        // mean in units of its fitted spread (the levels are 0.5–15 % wide, so a common % axis would hide most).
+        var shapes: [SVGPlot.Panel] = []
+        for (f, h) in zip(fitted, heldOut) {
+            let sigma = surrogate.levels[f.level].totalSpread * f.conductance
+            guard sigma > 0 else { continue }
+            let z = { (v: [Double]) in v.map { ($0 - f.conductance) / sigma } }
+            let a = stepHistogram(z(f.values), lo: -4, hi: 4, bins: 32, normalise: true, allBins: true)
+            let b = stepHistogram(z(h.values), lo: -4, hi: 4, bins: 32, normalise: true, allBins: true)
+            let color = SVGPlot.palette[f.level % SVGPlot.palette.count]
+            shapes.append(.init(yLabel: String(format: "level %d (σ %.2f %%)", f.level, surrogate.levels[f.level].totalSpread * 100),
+                                series: [.init(label: "fitted set", x: a.x, y: a.y.map { $0 * 100 }, color: color),
+                                         .init(label: "held-out set", x: b.x, y: b.y.map { $0 * 100 }, color: color, dashed: true)]))
+        }
+        var shapePlot = SVGPlot(title: "Programmed conductance per level: fitted vs held-out set (% of the set per bin of σ/4)",
+                                xLabel: "deviation from the level's fitted mean [fitted σ]", panels: shapes)
+        shapePlot.panelHeight = 120
+        try AtomicFile.write(shapePlot.render(), to: folder.appendingPathComponent("rram-level-shapes.svg"))
         try AtomicFile.write(md, to: folder.appendingPathComponent("rram-report.md"))
     }
 }

@@ -21,13 +21,14 @@ public struct Pipeline: Sendable {
         self.library = library
     }
 
-    /// A committed card is reused when the netlist it was calibrated on still has the recorded SHA-256.
+    /// A committed card is reused when the netlist it was calibrated on, and every file that netlist includes,
+    /// still have the recorded SHA-256.
     static func reusable(_ card: URL, library: DeviceLibrary) -> (Bool, String) {
         guard let c = try? DeviceCard.load(card) else { return (false, "\(card.path) is missing or unreadable") }
-        let netlist = c.provenance.netlist.hasPrefix("/") ? URL(fileURLWithPath: c.provenance.netlist) : library.root.appendingPathComponent(c.provenance.netlist)
-        guard let now = try? SHA256.hex(ofFile: netlist) else { return (false, "\(netlist.path) (its netlist) is missing") }
-        return now == c.provenance.netlistSHA256 ? (true, "netlist \(c.provenance.netlist) unchanged")
-            : (false, "netlist \(c.provenance.netlist) changed (SHA-256 then \(c.provenance.netlistSHA256.prefix(12))…, now \(now.prefix(12))…)")
+        let changed = c.provenance.changedSources(root: library.root)
+        guard changed.isEmpty else { return (false, changed.joined(separator: "; ")) }
+        let n = c.provenance.includes?.count ?? 0
+        return (true, "netlist \(c.provenance.netlist) and its \(n) included file\(n == 1 ? "" : "s") unchanged")
     }
 
     public func run(log: @escaping @Sendable (String) -> Void) async throws {

@@ -26,11 +26,17 @@ enum PipelineReport {
             let s = rram.statistics
             md += String(format: "RRAM card: held-out level means within %.2f %%, spreads within %.1f %%.\n\n",
                          (s["held_out_mean_error_max"] ?? .nan) * 100, (s["held_out_spread_error_max"] ?? .nan) * 100)
+            let ks = (0..<8).compactMap { s["level\($0).held_out_ks_p"] }
+            if let worst = ks.min() { md += String(format: "Level distributions, fitted vs held-out set: smallest Kolmogorov–Smirnov p = %.2f.\n\n", worst) }
         }
         let calFolder = c.felifCard.deletingLastPathComponent()
         if copy(calFolder.appendingPathComponent("felif-fi.svg"), "calibration-felif-fi.svg") { md += "![FeLIF f–I: SPICE vs surrogate](calibration-felif-fi.svg)\n\n" }
-        if copy(c.rramCard.deletingLastPathComponent().appendingPathComponent("rram-levels.svg"), "calibration-rram-levels.svg") {
+        let rramFolder = c.rramCard.deletingLastPathComponent()
+        if copy(rramFolder.appendingPathComponent("rram-levels.svg"), "calibration-rram-levels.svg") {
             md += "![RRAM levels](calibration-rram-levels.svg)\n\n"
+        }
+        if copy(rramFolder.appendingPathComponent("rram-level-shapes.svg"), "calibration-rram-level-shapes.svg") {
+            md += "![RRAM level shapes, fitted vs held-out set](calibration-rram-level-shapes.svg)\n\n"
         }
         md += "## Training\n\n"
         if let last = history.last {

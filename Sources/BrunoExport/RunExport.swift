@@ -56,10 +56,9 @@ public struct RunExport: Sendable {
             guard now == hash else {
                 throw ExportError("\(url.path) changed since the run trained with it (SHA-256 then \(hash), now \(now)); export needs the card the network was trained on")
             }
-            let card = try DeviceCard.load(url)
-            let netlist = card.provenance.netlist.hasPrefix("/") ? URL(fileURLWithPath: card.provenance.netlist) : library.root.appendingPathComponent(card.provenance.netlist)
-            if let current = try? SHA256.hex(ofFile: netlist), current != card.provenance.netlistSHA256 {
-                throw ExportError("\(netlist.path) has changed since \(url.lastPathComponent) was calibrated on it (SHA-256 then \(card.provenance.netlistSHA256), now \(current)); recalibrate (`bruno calibrate`) and retrain")
+            let changed = try DeviceCard.load(url).provenance.changedSources(root: library.root)
+            guard changed.isEmpty else {
+                throw ExportError("the circuit has changed since \(url.lastPathComponent) was calibrated on it: \(changed.joined(separator: "; ")); recalibrate (`bruno calibrate`) and retrain")
             }
         }
         let epoch = try trainer.loadCheckpoint(from: run)

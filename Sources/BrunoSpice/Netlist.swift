@@ -196,36 +196,62 @@ public struct Netlist: Sendable, Equatable {
         return "{\(v)}"
     }
 
+    /// The file an `.include`/`.inc`/`.lib FILE SECTION` line names, resolved against `base`, with the keyword and
+    /// what follows the path (a library section); nil for other lines and for `.lib NAME`, which opens a section.
+    static func includeTarget(of text: String, relativeTo base: URL) -> (key: String, path: String, tail: String)? {
+        let key = Netlist.keyword(of: text)
+        guard key == ".include" || key == ".inc" || key == ".lib" else { return nil }
+        var rest = Netlist.stripComment(text).trimmingCharacters(in: .whitespaces)
+        rest = String(rest.dropFirst(key.count)).trimmingCharacters(in: .whitespaces)
+        var path: String
+        var tail = ""
+        if let q = rest.first, q == "\"" || q == "'" {
+            guard let close = rest.dropFirst().firstIndex(of: q) else { return nil }
+            path = String(rest[rest.index(after: rest.startIndex)..<close])
+            tail = String(rest[rest.index(after: close)...]).trimmingCharacters(in: .whitespaces)
+        } else {
+            let parts = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let first = parts.first else { return nil }
+            path = first
+            tail = parts.dropFirst().joined(separator: " ")
+        }
+        if key == ".lib" && tail.isEmpty { return nil }
+        if path.hasPrefix("~/") { path = NSString(string: path).expandingTildeInPath }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+        return (key, url.standardizedFileURL.path, tail)
+    }
+
     /// Makes `.include`/`.inc`/`.lib FILE SECTION` paths absolute and checks that the files exist.
     private mutating func resolveIncludes() throws {
         for index in lines.indices.dropFirst() {
-            let text = lines[index].text
-            let key = Netlist.keyword(of: text)
-            guard key == ".include" || key == ".inc" || key == ".lib" else { continue }
-            var rest = Netlist.stripComment(text).trimmingCharacters(in: .whitespaces)
-            rest = String(rest.dropFirst(key.count)).trimmingCharacters(in: .whitespaces)
-            var path: String
-            var tail = ""
-            if let q = rest.first, q == "\"" || q == "'" {
-                guard let close = rest.dropFirst().firstIndex(of: q) else { continue }
-                path = String(rest[rest.index(after: rest.startIndex)..<close])
-                tail = String(rest[rest.index(after: close)...]).trimmingCharacters(in: .whitespaces)
-            } else {
-                let parts = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-                guard let first = parts.first else { continue }
-                path = first
-                tail = parts.dropFirst().joined(separator: " ")
+            guard let target = Netlist.includeTarget(of: lines[index].text, relativeTo: baseDirectory) else { continue }
+            guard FileManager.default.fileExists(atPath: target.path) else {
+                throw SpiceError.fileNotFound(path: target.path, includedFrom: location(ofDeckLine: index + 1))
             }
-            // `.lib NAME` alone opens a library section; only `.lib FILE SECTION` names a file.
-            if key == ".lib" && tail.isEmpty { continue }
-            if path.hasPrefix("~/") { path = NSString(string: path).expandingTildeInPath }
-            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : baseDirectory.appendingPathComponent(path)
-            let resolved = url.standardizedFileURL.path
-            guard FileManager.default.fileExists(atPath: resolved) else {
-                throw SpiceError.fileNotFound(path: resolved, includedFrom: location(ofDeckLine: index + 1))
-            }
-            lines[index].text = "\(key) \"\(resolved)\"" + (tail.isEmpty ? "" : " \(tail)")
+            lines[index].text = "\(target.key) \"\(target.path)\"" + (target.tail.isEmpty ? "" : " \(target.tail)")
         }
+    }
+
+    /// Every file this netlist includes, directly or through the files it includes (a library that includes
+    /// another), each once, in the order first met. What a simulation of it reads besides the netlist itself: a
+    /// calibration card hashes them all, so that editing a model library invalidates the card as editing the
+    /// netlist does.
+    public func includedFiles() throws -> [URL] {
+        var seen: [String] = []
+        // `firstLine` is the line number of texts[0] in `origin` (a netlist's first line is its title, not a statement).
+        func visit(_ texts: [String], firstLine: Int, base: URL, from origin: String) throws {
+            for (n, text) in texts.enumerated() {
+                guard let target = Netlist.includeTarget(of: text, relativeTo: base), !seen.contains(target.path) else { continue }
+                guard let contents = try? String(contentsOfFile: target.path, encoding: .utf8) else {
+                    throw SpiceError.fileNotFound(path: target.path, includedFrom: SourceLocation(file: origin, line: firstLine + n, text: text))
+                }
+                seen.append(target.path)
+                let url = URL(fileURLWithPath: target.path)
+                try visit(contents.components(separatedBy: .newlines), firstLine: 1, base: url.deletingLastPathComponent(), from: target.path)
+            }
+        }
+        try visit(lines.dropFirst().map(\.text), firstLine: 2, base: baseDirectory, from: name)
+        return seen.map { URL(fileURLWithPath: $0) }
     }
 
     /// Bruno runs analyses itself, so interactive `.control … .endc` blocks are commented out (line numbers

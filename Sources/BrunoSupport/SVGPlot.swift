@@ -47,7 +47,7 @@ public struct SVGPlot: Sendable {
         self.panels = panels
     }
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
     /// "Nice" tick positions covering [lo, hi].
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {

@@ -1,6 +1,7 @@
 import BrunoCalibration
 import BrunoSupport
 import BrunoSurrogates
+import BrunoSpice
 import Foundation
 import XCTest
 
@@ -71,9 +72,43 @@ final class ProtocolAndCardTests: XCTestCase {
         // The card's statistics meet the issue's targets on the held-out stimuli.
         XCTAssertLessThanOrEqual(try XCTUnwrap(card.statistics["held_out_nrmse_max"]), 0.02)
         XCTAssertLessThanOrEqual(try XCTUnwrap(card.statistics["held_out_first_spike_error_max"]), 0.02)
-        // Provenance: the hash is that of the shipped netlist as committed.
-        XCTAssertEqual(card.provenance.netlistSHA256, try SHA256.hex(ofFile: Self.root.appendingPathComponent(card.provenance.netlist)),
-                       "the committed card was made from another version of the netlist: re-run `bruno calibrate felif --out calibration`")
+        // Provenance: the hashes are those of the shipped netlist and of the model libraries it includes, as committed.
+        XCTAssertEqual(Set(try XCTUnwrap(card.provenance.includes).keys), ["models/felif.lib", "models/fecap.lib"])
+        XCTAssertEqual(card.provenance.changedSources(root: Self.root), [],
+                       "the committed card was made from another version of the circuit: re-run `bruno calibrate felif --out calibration`")
+    }
+
+    /// Editing a model library that the netlist includes (not the netlist itself) makes the card stale, and says
+    /// which file; a card from before includes were recorded checks its netlist alone.
+    func testEditingAnIncludedLibraryMakesTheCardStale() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-prov-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: root) }
+        for folder in ["netlists", "models"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        for file in ["netlists/felif_neuron.cir", "models/felif.lib", "models/fecap.lib"] {
+            try FileManager.default.copyItem(at: Self.root.appendingPathComponent(file), to: root.appendingPathComponent(file))
+        }
+        let netlist = root.appendingPathComponent("netlists/felif_neuron.cir")
+        var includes: [String: String] = [:]
+        for file in try Netlist(contentsOf: netlist).includedFiles() {
+            includes[String(file.path.dropFirst(root.standardizedFileURL.path.count + 1))] = try SHA256.hex(ofFile: file)
+        }
+        XCTAssertEqual(Set(includes.keys), ["models/felif.lib", "models/fecap.lib"], "fecap.lib comes in through felif.lib")
+        let provenance = DeviceCard.Provenance(netlist: "netlists/felif_neuron.cir", netlistSHA256: try SHA256.hex(ofFile: netlist), ngspice: "ngspice-39",
+                                               protocolFile: "calibration/felif.toml", protocolSHA256: String(repeating: "0", count: 64),
+                                               seeds: [:], date: "2026-12-01T00:00:00Z", tool: "test", includes: includes)
+        XCTAssertEqual(provenance.changedSources(root: root), [])
+        let fecap = root.appendingPathComponent("models/fecap.lib")
+        try (try String(contentsOf: fecap, encoding: .utf8) + "* edited\n").write(to: fecap, atomically: true, encoding: .utf8)
+        let changed = provenance.changedSources(root: root)
+        XCTAssertEqual(changed.count, 1)
+        XCTAssertTrue(changed[0].hasPrefix("models/fecap.lib changed (SHA-256 then \(includes["models/fecap.lib"]!.prefix(12))"), "\(changed)")
+        var old = provenance
+        old.includes = nil
+        XCTAssertEqual(old.changedSources(root: root), [], "an old card cannot see its libraries")
+        try FileManager.default.removeItem(at: netlist)
+        XCTAssertEqual(provenance.changedSources(root: root).first, "netlists/felif_neuron.cir is missing")
     }
 
     func testUnknownVersionAndMissingFieldsAreRefused() throws {

@@ -91,6 +91,17 @@ final class RRAMCalibrationTests: XCTestCase {
         XCTAssertEqual(RRAMCalibrationRun.kolmogorovSmirnov([1, 2, 3], [4, 5]).d, 1)
     }
 
+    /// The report's histograms count every value once, out-of-range values in the end bins.
+    func testStepHistogramCountsEveryValue() {
+        let values = [-9.0, -1, -0.5, 0, 0.25, 3.9, 7]
+        let h = RRAMCalibrationRun.stepHistogram(values, lo: -4, hi: 4, bins: 8, normalise: true, allBins: true)
+        XCTAssertEqual(h.x.count, 16)
+        XCTAssertEqual(stride(from: 0, to: h.y.count, by: 2).map { h.y[$0] }.reduce(0, +), 1, accuracy: 1e-12)
+        XCTAssertEqual(h.y[0], 1 / 7.0, accuracy: 1e-12, "−9 lands in the first bin")
+        XCTAssertEqual(h.y[14], 2 / 7.0, accuracy: 1e-12, "3.9 and 7 in the last")
+        XCTAssertEqual(h.y[8], 2 / 7.0, accuracy: 1e-12, "0 and 0.25 in [0, 1)")
+    }
+
     func testReadNonlinearityIsTheModelsV0() throws {
         let spice = try SpiceInstance()
         let cal = RRAMCalibration(programmer: RRAMProgrammer(library: Self.library), variability: .none, devices: 2, cycles: 2)
@@ -118,8 +129,9 @@ final class RRAMCalibrationTests: XCTestCase {
         let recipe = try XCTUnwrap(try RRAMIncrementalProgramming(recipeOf: card))
         let shipped = try XCTUnwrap(try RRAMProtocol.load(FeLIFCalibrationTests.root.appendingPathComponent("calibration/rram.toml")).incremental)
         XCTAssertEqual(recipe, shipped)
-        XCTAssertEqual(card.provenance.netlistSHA256, try SHA256.hex(ofFile: FeLIFCalibrationTests.root.appendingPathComponent(card.provenance.netlist)),
-                       "the committed card was made from another version of the netlist: re-run `bruno calibrate rram --out calibration`")
+        XCTAssertEqual(Set(try XCTUnwrap(card.provenance.includes).keys), ["models/rram.lib"])
+        XCTAssertEqual(card.provenance.changedSources(root: FeLIFCalibrationTests.root), [],
+                       "the committed card was made from another version of the circuit: re-run `bruno calibrate rram --out calibration`")
         // The surrogate's read current follows the sinh law through the read point.
         XCTAssertEqual(synapse.current(conductance: 1e-4, voltage: 0.2), 2e-5, accuracy: 1e-15)
     }

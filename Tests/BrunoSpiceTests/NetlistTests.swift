@@ -30,6 +30,14 @@ final class NetlistTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(spice.simulate(netlist)["v(mid)"]).real[0], 1.0, accuracy: 1e-9)
         try netlist.setParameter("rtop", to: "1k")
         XCTAssertEqual(try XCTUnwrap(spice.simulate(netlist)["v(mid)"]).real[0], 2.0, accuracy: 1e-9)
+        // Every file the simulation reads: the library and, through it, its sibling.
+        XCTAssertEqual(try netlist.includedFiles().map(\.path), ["div.lib", "inner.lib"].map { models.appendingPathComponent($0).standardizedFileURL.path })
+        // A library whose own include is missing: the error names that file and the library's line.
+        try FileManager.default.removeItem(at: models.appendingPathComponent("inner.lib"))
+        XCTAssertThrowsError(try netlist.includedFiles()) { error in
+            XCTAssertTrue("\(error)".contains("inner.lib"), "\(error)")
+            XCTAssertTrue("\(error)".contains("div.lib line 3"), "\(error)")
+        }
     }
 
     func testMissingFileIsAClearError() {
