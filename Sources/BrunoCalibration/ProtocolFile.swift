@@ -56,6 +56,42 @@ package struct StrictTable {
         return i
     }
 
+    /// An integer that must lie in `range` (a count, a size, a seed): out of range is an error naming the key,
+    /// never a trap later (`UInt64(-1)`, an array of −5 elements).
+    package func int(_ key: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {
+        let i = try int(key, default: d)
+        guard range.contains(i) else { throw error(key, "an integer in \(Self.describe(range)) (got \(i))") }
+        return i
+    }
+
+    /// A number that must lie in `range`.
+    package func double(_ key: String, default d: Double? = nil, in range: ClosedRange<Double>) throws -> Double {
+        let x = try double(key, default: d)
+        guard range.contains(x) else { throw error(key, "a number in \(Self.describe(range)) (got \(x))") }
+        return x
+    }
+
+    /// A positive number no larger than `maximum`.
+    package func positive(_ key: String, default d: Double? = nil, atMost maximum: Double) throws -> Double {
+        let x = try positive(key, default: d)
+        guard x <= maximum else { throw error(key, "positive and at most \(maximum) (got \(x))") }
+        return x
+    }
+
+    /// A list of whole numbers in `range` (layer widths).
+    package func ints(_ key: String, in range: ClosedRange<Int>) throws -> [Int] {
+        try doubles(key).map { x in
+            guard x == x.rounded(), x >= Double(range.lowerBound), x <= Double(range.upperBound) else {
+                throw error(key, "a list of integers in \(Self.describe(range)) (got \(x))")
+            }
+            return Int(x)
+        }
+    }
+
+    static func describe<T: Comparable>(_ range: ClosedRange<T>) -> String {
+        "\(range.lowerBound)…\(range.upperBound)"
+    }
+
     package func bool(_ key: String, default d: Bool) throws -> Bool {
         guard let v = table[key] else { return d }
         guard let b = v.bool else { throw error(key, "true or false") }
@@ -111,9 +147,20 @@ package struct StrictTable {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : file.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
     }
 
+    /// Parses a TOML file. A NUL byte or a byte that is not UTF-8 is an error naming its line: TOMLKit's parser
+    /// stops at a NUL and would silently drop the rest of the file.
     package static func parse(_ url: URL) throws -> TOMLTable {
-        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
-            throw ProtocolError(file: url.path, "file not found or not UTF-8 text")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            let exists = FileManager.default.fileExists(atPath: url.path)
+            throw ProtocolError(file: url.path, exists ? "cannot be read (permission denied?)" : "file not found")
+        }
+        func line(at offset: Int) -> Int { data.prefix(offset).reduce(1) { $0 + ($1 == 10 ? 1 : 0) } }
+        if let nul = data.firstIndex(of: 0) {
+            throw ProtocolError(file: url.path, "line \(line(at: nul - data.startIndex)): a NUL byte; TOML is text")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let bad = firstInvalidUTF8(data) ?? 0
+            throw ProtocolError(file: url.path, "line \(line(at: bad)): a byte that is not UTF-8; TOML is UTF-8 text")
         }
         do {
             return try TOMLTable(string: text)
@@ -122,6 +169,20 @@ package struct StrictTable {
         } catch {
             throw ProtocolError(file: url.path, "\(error)")
         }
+    }
+
+    /// Offset of the first byte that does not start or continue a UTF-8 sequence (nil if none is found).
+    static func firstInvalidUTF8(_ data: Data) -> Int? {
+        let bytes = [UInt8](data)
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            let n = c < 0x80 ? 1 : c & 0xE0 == 0xC0 ? 2 : c & 0xF0 == 0xE0 ? 3 : c & 0xF8 == 0xF0 ? 4 : 0
+            guard n > 0, i + n <= bytes.count else { return i }
+            for k in 1..<max(n, 1) where bytes[i + k] & 0xC0 != 0x80 { return i }
+            i += n
+        }
+        return nil
     }
 }
 

@@ -14,10 +14,15 @@ public enum UEATimeSeries {
         public var samplePeriod: Double
         /// The training engine's grid [s]; the data are linearly interpolated onto it.
         public var gridStep: Double
+        /// Class names to index labels by, in label order: the training file's, when loading its test file.
+        /// A test file may list its `@classLabel` names in another order; labels are matched by name, and a
+        /// label the training file does not have is an error naming the line. Nil: this file's own order.
+        public var classes: [String]?
 
-        public init(samplePeriod: Double = 1e-3, gridStep: Double = 1e-3) {
+        public init(samplePeriod: Double = 1e-3, gridStep: Double = 1e-3, classes: [String]? = nil) {
             self.samplePeriod = samplePeriod
             self.gridStep = gridStep
+            self.classes = classes
         }
     }
 
@@ -83,8 +88,14 @@ public enum UEATimeSeries {
         }
         var samples: [SequenceDataset.Sample] = []
         for c in raw {
-            guard let label = classes.firstIndex(of: c.label) else {
+            guard classes.contains(c.label) else {
                 throw DataError(file: file, location: "line \(c.line)", "class '\(c.label)' is not among @classLabel \(classes.joined(separator: " "))")
+            }
+            guard let label = (options.classes ?? classes).firstIndex(of: c.label) else {
+                throw DataError(
+                    file: file, location: "line \(c.line)",
+                    "class '\(c.label)' does not occur in the training file's classes "
+                        + "(\(options.classes!.joined(separator: " "))): the network has no output for it")
             }
             // The common time span of all dimensions, on the grid.
             let start = c.dims.map { $0.first!.0 }.max()!, end = c.dims.map { $0.last!.0 }.min()!
@@ -99,7 +110,7 @@ public enum UEATimeSeries {
             samples.append(.init(values: values, steps: steps, label: label))
         }
         return SequenceDataset(name: header["problemname"] ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent,
-                               channels: channels, classes: classes, samples: samples)
+                               channels: channels, classes: options.classes ?? classes, samples: samples)
     }
 
     /// Splits on ':' outside parentheses (time-stamped values contain commas, not colons, but stay safe).

@@ -1,73 +1,99 @@
 import Foundation
 
-/// A SPICE deck as Bruno hands it to ngspice: the physical lines of a file (or string), kept one-to-one so
-/// that a line number ngspice reports is the user's line number.
+/// A SPICE deck as Bruno hands it to ngspice: every file expanded by Bruno itself, each line keeping the file
+/// and line it came from, so that a line number ngspice reports is mapped back to the file the user wrote.
 ///
-/// Loading resolves relative `.include`/`.lib` paths against the netlist's folder (ngspice would resolve them
-/// against the process's working directory), checks that they exist, and lets a caller override top-level
-/// `.param` values and add `.save` lines without editing the file.
+/// Loading reads the netlist and every `.include`/`.lib` it names within `NetlistReadLimits` (relative paths
+/// resolve against the including file's folder, not the process's working directory), removes everything
+/// ngspice would execute (see `DeckReader`), and lets a caller override top-level `.param` values and add
+/// `.save` lines without editing the file.
 public struct Netlist: Sendable, Equatable {
     /// One physical line and where it came from.
     public struct Line: Sendable, Equatable {
         public var text: String
-        /// 1-based line in `Netlist.name`, or nil for lines Bruno added.
+        /// 1-based line in `sourceFile` (or in `Netlist.name` when that is nil), or nil for lines Bruno added.
         public var sourceLine: Int?
+        /// The included file the line comes from; nil for the netlist's own lines and lines Bruno added.
+        public var sourceFile: String?
 
-        public init(text: String, sourceLine: Int?) {
+        public init(text: String, sourceLine: Int?, sourceFile: String? = nil) {
             self.text = text
             self.sourceLine = sourceLine
+            self.sourceFile = sourceFile
         }
+
+        /// Whether the line comes from an included file (whose text errors do not quote).
+        public var isIncluded: Bool { sourceFile != nil }
     }
 
     /// The file path, or the name given to a netlist built from a string (used in error messages).
     public var name: String
     /// Folder that relative include paths resolve against.
     public var baseDirectory: URL
+    /// The expanded deck: the netlist's lines, each include replaced by a marker comment and the included lines.
     public var lines: [Line]
-    /// Things Bruno changed or ignored while preparing the deck (e.g. a skipped `.control` block).
+    /// Things Bruno changed or ignored while preparing the deck (e.g. a removed `.control` block).
     public private(set) var notes: [String] = []
+    /// The limits the deck was read within (kept to read the include tree again in `includedFiles()`).
+    public let limits: NetlistReadLimits
+    /// The netlist's own lines as read, before expansion.
+    private let sourceLines: [String]
 
     /// The title line (SPICE ignores the first line of a deck as a circuit element).
     public var title: String { lines.first?.text ?? "" }
 
     /// Reads a netlist file.
-    public init(contentsOf url: URL) throws {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw SpiceError.fileNotFound(path: url.path, includedFrom: nil)
-        }
-        guard let text = String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1) else {
-            throw SpiceError.parse(location: SourceLocation(file: url.path, line: 1, text: ""), messages: ["the file is not text"])
-        }
-        try self.init(string: text, name: url.path, baseDirectory: url.deletingLastPathComponent())
+    public init(contentsOf url: URL, limits: NetlistReadLimits = .standard) throws {
+        let physical = try DeckReader(limits: limits).readFile(url.path, from: nil)
+        try self.init(
+            physical: physical, name: url.path, baseDirectory: url.deletingLastPathComponent(), limits: limits)
     }
 
     /// A netlist from text; `baseDirectory` (default: the working directory) anchors relative includes.
-    public init(string: String, name: String = "<netlist>", baseDirectory: URL? = nil) throws {
+    public init(
+        string: String, name: String = "<netlist>", baseDirectory: URL? = nil,
+        limits: NetlistReadLimits = .standard
+    ) throws {
+        if string.utf8.contains(0) {
+            throw SpiceError.refused(location: nil, reason: "\(name) contains a NUL byte: it is not a text netlist")
+        }
+        let base = baseDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        try self.init(physical: DeckReader.physicalLines(string), name: name, baseDirectory: base, limits: limits)
+    }
+
+    private init(physical: [String], name: String, baseDirectory: URL, limits: NetlistReadLimits) throws {
         self.name = name
-        self.baseDirectory = baseDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        var physical = string.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n")
-        if physical.last == "" { physical.removeLast() }
-        lines = physical.enumerated().map { Line(text: $0.element, sourceLine: $0.offset + 1) }
-        try resolveIncludes()
-        skipControlBlocks()
+        self.baseDirectory = baseDirectory
+        self.limits = limits
+        sourceLines = physical
+        var reader = DeckReader(limits: limits)
+        lines = try reader.expand(physical, file: name, base: baseDirectory, isTop: true)
+        notes = reader.notes
+        let expanded = self
+        try AssignmentSyntax.check(lines) { expanded.location(ofLineAt: $0) }
     }
 
     // MARK: - Preparing the deck
 
-    /// The lines to send to ngspice, ending in `.end`.
+    /// The lines to send to ngspice, ending in `.end`. Blank lines are left out: ngspice does not count them, so
+    /// without them its "line N" is the Nth line sent (see `deckLineIndices`).
     public var deck: [String] {
-        var out = lines.map(\.text)
-        if let endIndex = endLineIndex {
-            out = Array(out[...endIndex])
-        } else {
-            out.append(".end")
-        }
+        var out = deckLineIndices.map { lines[$0].text }
+        if endLineIndex == nil { out.append(".end") }
         return out
     }
 
-    /// Index of the `.end` line, if the netlist has one.
+    /// Indices into `lines` of the lines sent to ngspice, in order (up to and including `.end`).
+    var deckLineIndices: [Int] {
+        let last = endLineIndex ?? (lines.count - 1)
+        guard last >= 0 else { return [] }
+        return (0...last).filter { $0 == 0 || !lines[$0].text.allSatisfy { $0 == " " || $0 == "\t" } }
+    }
+
+    /// Index of the netlist's first `.end` line (ngspice reads nothing after it); an included file's `.end` does
+    /// not end the deck (`DeckReader` comments it out).
     var endLineIndex: Int? {
-        lines.lastIndex { Netlist.keyword(of: $0.text) == ".end" }
+        lines.firstIndex { !$0.isIncluded && Netlist.keyword(of: $0.text) == ".end" }
     }
 
     /// Adds lines just before `.end`, so that every line number before them is unchanged.
@@ -120,22 +146,79 @@ public struct Netlist: Sendable, Equatable {
         "\(value)"
     }
 
-    /// The location of a 1-based deck line (as ngspice numbers them), mapped back to the user's file.
+    /// The location of a 1-based deck line (as ngspice numbers them), mapped back to the file it came from.
     public func location(ofDeckLine n: Int) -> SourceLocation? {
-        guard n >= 1, n <= lines.count else { return nil }
-        let line = lines[n - 1]
-        return SourceLocation(file: line.sourceLine == nil ? "\(name) (line added by Bruno)" : name,
-                              line: line.sourceLine ?? n, text: line.text)
+        let indices = deckLineIndices
+        guard n >= 1, n <= indices.count else { return nil }
+        return location(ofLineAt: indices[n - 1])
+    }
+
+    /// Where `lines[index]` came from. An included file's text is not quoted: it may be anything the netlist
+    /// named (a secrets file included by mistake or on purpose).
+    func location(ofLineAt index: Int) -> SourceLocation {
+        let line = lines[index]
+        if let file = line.sourceFile {
+            return SourceLocation(file: file, line: line.sourceLine ?? 0, text: "")
+        }
+        return SourceLocation(
+            file: line.sourceLine == nil ? "\(name) (line added by Bruno)" : name,
+            line: line.sourceLine ?? index + 1, text: line.text)
     }
 
     /// The first line whose text contains `needle` (case-insensitive), for errors ngspice reports by content.
     public func location(containing needle: String) -> SourceLocation? {
         let n = needle.lowercased().trimmingCharacters(in: .whitespaces)
         guard !n.isEmpty else { return nil }
-        for (i, line) in lines.enumerated() where line.text.lowercased().contains(n) {
-            return location(ofDeckLine: i + 1)
+        for i in deckLineIndices where lines[i].text.lowercased().contains(n) {
+            return location(ofLineAt: i)
         }
         return nil
+    }
+
+    /// `message` with the text of any included file replaced, so that an error quotes no file contents beyond
+    /// the netlist's own lines: a whole included line becomes its place (`‹models.lib line 3›`), and any word of
+    /// an included file that the netlist itself does not use becomes `…` (ngspice also quotes single words,
+    /// as in "unknown parameter (word)"). For many messages, build one `redactor()` and reuse it.
+    public func redacted(_ message: String) -> String { redactor()(message) }
+
+    /// A function that redacts messages as `redacted(_:)` does, with the word sets built once.
+    public func redactor() -> @Sendable (String) -> String {
+        let separators = CharacterSet.whitespaces.union(CharacterSet(charactersIn: "()[]{}'\"=,;:"))
+        func words(_ text: String) -> [String] {
+            text.lowercased().components(separatedBy: separators).filter { $0.count >= 3 }
+        }
+        let included = lines.filter { $0.isIncluded && !$0.text.hasPrefix("* [bruno:") }
+        let own = Set(lines.filter { !$0.isIncluded }.flatMap { words($0.text) })
+        let foreign = Set(included.flatMap { words($0.text) }).subtracting(own)
+        let wholeLines: [(String, String)] = included.compactMap { line in
+            let text = line.text.trimmingCharacters(in: .whitespaces)
+            guard text.count >= 3 else { return nil }
+            let file = URL(fileURLWithPath: line.sourceFile ?? "").lastPathComponent
+            return (text, "‹\(file) line \(line.sourceLine ?? 0)›")
+        }
+        return { message in
+            var result = message
+            for (text, place) in wholeLines where result.range(of: text, options: .caseInsensitive) != nil {
+                result = result.replacingOccurrences(of: text, with: place, options: .caseInsensitive)
+            }
+            guard !foreign.isEmpty else { return result }
+            var out = ""
+            var word = ""
+            func flush() {
+                out += foreign.contains(word.lowercased()) ? "…" : word
+                word = ""
+            }
+            for scalar in result.unicodeScalars {
+                if separators.contains(scalar) {
+                    flush()
+                    out.unicodeScalars.append(scalar)
+                } else {
+                    word.unicodeScalars.append(scalar)
+                }
+            }
+            flush()
+            return out
+        }
     }
 
     // MARK: - Internals
@@ -156,7 +239,7 @@ public struct Netlist: Sendable, Equatable {
             if key == ".subckt" { depth += 1 }
             if key == ".ends" { depth = max(0, depth - 1) }
             if key == ".param" { inParam = true } else if !key.hasPrefix("+") { inParam = false }
-            if depth == 0 && inParam { result.append(index) }
+            if depth == 0 && inParam && !lines[index].isIncluded { result.append(index) }
         }
         return result
     }
@@ -196,13 +279,25 @@ public struct Netlist: Sendable, Equatable {
         return "{\(v)}"
     }
 
-    /// The file an `.include`/`.inc`/`.lib FILE SECTION` line names, resolved against `base`, with the keyword and
-    /// what follows the path (a library section); nil for other lines and for `.lib NAME`, which opens a section.
-    static func includeTarget(of text: String, relativeTo base: URL) -> (key: String, path: String, tail: String)? {
+    /// The words after a line's directive (`.lib`, `.include`, …), without a trailing comment.
+    static func directiveArguments(of text: String) -> [String] {
+        let code = Netlist.stripComment(text).drop { $0 == " " || $0 == "\t" }
+        let rest = code.drop { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "'" }
+        return rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    }
+
+    /// The file an include directive names, resolved against `base`, with the directive and the library section
+    /// (empty for `.include`); nil for `.lib NAME`, which opens a section, and for lines that are not includes.
+    /// Directives are matched by prefix, as ngspice does: `.inc`, `.include`, `.includes` are all includes.
+    static func includeTarget(
+        of text: String, relativeTo base: URL
+    ) -> (key: String, path: String, section: String)? {
         let key = Netlist.keyword(of: text)
-        guard key == ".include" || key == ".inc" || key == ".lib" else { return nil }
-        var rest = Netlist.stripComment(text).trimmingCharacters(in: .whitespaces)
-        rest = String(rest.dropFirst(key.count)).trimmingCharacters(in: .whitespaces)
+        let isLib = key.hasPrefix(".lib")
+        guard key.hasPrefix(".inc") || isLib else { return nil }
+        var rest = Substring(Netlist.stripComment(text)).drop { $0 == " " || $0 == "\t" }
+        rest = rest.drop { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "'" }
+        rest = rest.drop { $0 == " " || $0 == "\t" }
         var path: String
         var tail = ""
         if let q = rest.first, q == "\"" || q == "'" {
@@ -215,59 +310,19 @@ public struct Netlist: Sendable, Equatable {
             path = first
             tail = parts.dropFirst().joined(separator: " ")
         }
-        if key == ".lib" && tail.isEmpty { return nil }
+        if (isLib && tail.isEmpty) || path.isEmpty { return nil }
         if path.hasPrefix("~/") { path = NSString(string: path).expandingTildeInPath }
         let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
-        return (key, url.standardizedFileURL.path, tail)
-    }
-
-    /// Makes `.include`/`.inc`/`.lib FILE SECTION` paths absolute and checks that the files exist.
-    private mutating func resolveIncludes() throws {
-        for index in lines.indices.dropFirst() {
-            guard let target = Netlist.includeTarget(of: lines[index].text, relativeTo: baseDirectory) else { continue }
-            guard FileManager.default.fileExists(atPath: target.path) else {
-                throw SpiceError.fileNotFound(path: target.path, includedFrom: location(ofDeckLine: index + 1))
-            }
-            lines[index].text = "\(target.key) \"\(target.path)\"" + (target.tail.isEmpty ? "" : " \(target.tail)")
-        }
+        return (isLib ? ".lib" : ".include", url.standardizedFileURL.path, isLib ? tail : "")
     }
 
     /// Every file this netlist includes, directly or through the files it includes (a library that includes
-    /// another), each once, in the order first met. What a simulation of it reads besides the netlist itself: a
-    /// calibration card hashes them all, so that editing a model library invalidates the card as editing the
-    /// netlist does.
+    /// another), each once, in the order first met: what a simulation of it reads besides the netlist itself.
+    /// The tree is read again from disk, so a file removed since loading is an error: a calibration card hashes
+    /// them all, so that editing a model library invalidates the card as editing the netlist does.
     public func includedFiles() throws -> [URL] {
-        var seen: [String] = []
-        // `firstLine` is the line number of texts[0] in `origin` (a netlist's first line is its title, not a statement).
-        func visit(_ texts: [String], firstLine: Int, base: URL, from origin: String) throws {
-            for (n, text) in texts.enumerated() {
-                guard let target = Netlist.includeTarget(of: text, relativeTo: base), !seen.contains(target.path) else { continue }
-                guard let contents = try? String(contentsOfFile: target.path, encoding: .utf8) else {
-                    throw SpiceError.fileNotFound(path: target.path, includedFrom: SourceLocation(file: origin, line: firstLine + n, text: text))
-                }
-                seen.append(target.path)
-                let url = URL(fileURLWithPath: target.path)
-                try visit(contents.components(separatedBy: .newlines), firstLine: 1, base: url.deletingLastPathComponent(), from: target.path)
-            }
-        }
-        try visit(lines.dropFirst().map(\.text), firstLine: 2, base: baseDirectory, from: name)
-        return seen.map { URL(fileURLWithPath: $0) }
-    }
-
-    /// Bruno runs analyses itself, so interactive `.control … .endc` blocks are commented out (line numbers
-    /// kept) and noted.
-    private mutating func skipControlBlocks() {
-        var start: Int?
-        for index in lines.indices {
-            let key = Netlist.keyword(of: lines[index].text)
-            if key == ".control" { start = index }
-            if let s = start {
-                lines[index].text = "* [bruno: skipped] " + lines[index].text
-                if key == ".endc" {
-                    notes.append("ignored the .control block at lines \(s + 1)–\(index + 1): Bruno runs the analyses itself")
-                    start = nil
-                }
-            }
-        }
+        var reader = DeckReader(limits: limits)
+        _ = try reader.expand(sourceLines, file: name, base: baseDirectory, isTop: true)
+        return reader.includedFiles.map { URL(fileURLWithPath: $0) }
     }
 }

@@ -7,8 +7,10 @@ import Glibc
 // C signatures of the entry points Bruno uses (from sharedspice.h), resolved with dlsym.
 typealias NgSendChar = @convention(c) (UnsafeMutablePointer<CChar>?, Int32, UnsafeMutableRawPointer?) -> Int32
 typealias NgControlledExit = @convention(c) (Int32, Bool, Bool, Int32, UnsafeMutableRawPointer?) -> Int32
+/// `BGThreadRunning`: called when ngspice's background thread starts (false) and when it ends (true).
+typealias NgBackgroundThread = @convention(c) (Bool, Int32, UnsafeMutableRawPointer?) -> Int32
 typealias NgInit = @convention(c) (
-    NgSendChar?, NgSendChar?, NgControlledExit?, OpaquePointer?, OpaquePointer?, OpaquePointer?,
+    NgSendChar?, NgSendChar?, NgControlledExit?, OpaquePointer?, OpaquePointer?, NgBackgroundThread?,
     UnsafeMutableRawPointer?
 ) -> Int32
 typealias NgCommand = @convention(c) (UnsafeMutablePointer<CChar>?) -> Int32
@@ -45,7 +47,7 @@ final class NgspiceLibrary: @unchecked Sendable {
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             let libCopy = folder.appendingPathComponent("libngspice-\(tag).so")
-            try fm.copyItem(at: installation.library, to: libCopy)
+            try NgspiceLibrary.copyWithoutUserInit(installation.library, to: libCopy)
             var spinit = "* spinit written by Bruno for a private ngspice instance\nalias exit quit\nunset osdi_enabled\n"
             if !installation.codeModels.isEmpty {
                 spinit += "if $?xspice_enabled\n"
@@ -87,6 +89,43 @@ final class NgspiceLibrary: @unchecked Sendable {
             dlclose(h)
             throw error
         }
+    }
+
+    /// What the copy looks for instead of `.spiceinit`: a path that can never be a file in the working directory
+    /// (`/dev/null` is not a directory), and that is checked not to exist under the home directory either.
+    static let userInitReplacement = "/dev/null/"
+
+    /// Copies the library with its `.spiceinit` name replaced.
+    ///
+    /// Why: ngspice 39's `ngSpice_Init` sources `.spiceinit` from the working directory, else from the home
+    /// directory (`getpwuid`, not `$HOME`), and runs every command in it — a file anyone can leave in a folder
+    /// where Bruno is started. Later ngspice versions have `ngSpice_nospiceinit()`; 39 has no way to turn it off,
+    /// so the private copy that Bruno loads gets the file name replaced by one that cannot exist. A library
+    /// that has neither the name nor the switch is refused rather than loaded unprotected.
+    static func copyWithoutUserInit(_ library: URL, to copy: URL) throws {
+        var data = try Data(contentsOf: library)
+        let name = Data(".spiceinit\0".utf8)
+        let replacement = Data((userInitReplacement + "\0").utf8)
+        var patched = 0
+        var searchStart = data.startIndex
+        while let r = data.range(of: name, in: searchStart..<data.endIndex) {
+            data.replaceSubrange(r, with: replacement)
+            searchStart = r.upperBound
+            patched += 1
+        }
+        guard patched > 0 else {
+            throw SpiceError.libraryLoadFailed(
+                path: library.path,
+                reason: "Bruno could not turn off this library's reading of .spiceinit (no `.spiceinit` name found); "
+                    + "a .spiceinit in the working or home directory would run its commands")
+        }
+        if let home = getpwuid(getuid())?.pointee.pw_dir.map({ String(cString: $0) }),
+            FileManager.default.fileExists(atPath: home + "/" + userInitReplacement)
+        {
+            throw SpiceError.libraryLoadFailed(
+                path: library.path, reason: "\(home)/\(userInitReplacement) exists, so .spiceinit cannot be turned off")
+        }
+        try data.write(to: copy)
     }
 
     /// Unloads the copy. Safe to call twice.

@@ -8,7 +8,8 @@ import Foundation
 enum SpiceDiagnostics {
     /// Messages worth quoting in an error: ngspice's error and warning lines (deduplicated), or its last
     /// lines when none look like one. Banners, notes, node tables and gmin-stepping chatter are left out.
-    static func relevant(_ lines: [String]) -> [String] {
+    /// Text of included files is replaced by its place (`Netlist.redacted`).
+    static func relevant(_ lines: [String], _ netlist: Netlist) -> [String] {
         let keys = ["error", "undefined", "unknown", "can't", "cannot", "could not", "too small", "aborted",
                     "failed", "warning", "interrupted", "not found", "singular", "no such"]
         var out: [String] = []
@@ -24,13 +25,14 @@ enum SpiceDiagnostics {
         if out.isEmpty {
             out = Array(printed.filter { !$0.isEmpty && !$0.lowercased().hasPrefix("note:") }.suffix(6))
         }
-        return out
+        return out.map(netlist.redactor())
     }
 
     /// The deck line ngspice named in "Netlist line no. N" (mapped back to the user's file), if any.
     static func reportedLocation(_ lines: [String], _ netlist: Netlist) -> SourceLocation? {
         for line in lines.map(OutputSink.stripPrefix) {
-            if let r = line.range(of: #"line no\.\s*([0-9]+)"#, options: [.regularExpression, .caseInsensitive]) {
+            let pattern = #"(line no\.\s*|error on line\s+)([0-9]+)"#
+            if let r = line.range(of: pattern, options: [.regularExpression, .caseInsensitive]) {
                 let digits = line[r].filter(\.isNumber)
                 if let n = Int(digits), let loc = netlist.location(ofDeckLine: n) { return loc }
             }
@@ -53,7 +55,7 @@ enum SpiceDiagnostics {
 
     /// Errors that ngspice reports while parsing a deck (it still returns 0).
     static func loadError(lines: [String], netlist: Netlist) -> SpiceError? {
-        let messages = relevant(lines)
+        let messages = relevant(lines, netlist)
         if let e = commonError(lines: lines, netlist: netlist, messages: messages) { return e }
         let lower = lines.map { OutputSink.stripPrefix($0).lowercased() }
         if lower.contains(where: { $0.contains("circuit not parsed") || $0.hasPrefix("error") || $0.contains(" error:") || $0.contains("fatal error") }) {
@@ -104,7 +106,7 @@ enum SpiceDiagnostics {
 
     /// Errors of the analysis itself: convergence, aborted runs, runs that produced nothing.
     static func runError(lines: [String], allLines: [String], netlist: Netlist, plots: [SpicePlot]) -> SpiceError? {
-        let messages = relevant(allLines)
+        let messages = relevant(allLines, netlist)
         if let e = commonError(lines: lines, netlist: netlist, messages: messages) { return e }
         let lower = lines.map { OutputSink.stripPrefix($0).lowercased() }
         if lower.contains(where: { $0.contains("timestep too small") }) {
@@ -128,7 +130,7 @@ enum SpiceDiagnostics {
 
     /// ControlledExit: classify what ngspice said before dying.
     static func fatalError(status: Int32, lines: [String], netlist: Netlist) -> SpiceError {
-        let messages = relevant(lines)
+        let messages = relevant(lines, netlist)
         if let e = commonError(lines: lines, netlist: netlist, messages: messages) { return e }
         return .fatal(status: status, messages: messages)
     }

@@ -12,7 +12,11 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
         self.text = text
     }
 
-    public var description: String { "\(file):\(line): \(text.trimmingCharacters(in: .whitespaces))" }
+    /// `file:line: text`, or `file:line` where the text is not quoted (a line of an included file).
+    public var description: String {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        return t.isEmpty ? "\(file):\(line)" : "\(file):\(line): \(t)"
+    }
 }
 
 /// Every way a simulation can fail, each carrying what ngspice itself printed.
@@ -43,6 +47,11 @@ public enum SpiceError: Error, Sendable, Equatable {
     case aborted(messages: [String])
     /// ngspice asked to exit (ControlledExit) for a reason not classified above; the instance was reloaded.
     case fatal(status: Int32, messages: [String])
+    /// Bruno refused to hand the netlist to ngspice: an include cycle or nesting too deep, a file that is not a
+    /// regular text file or is too large, an analysis with more points than the limit, … (`reason` says which).
+    case refused(location: SourceLocation?, reason: String)
+    /// The simulation ran longer than its wall-time limit and was halted; the instance was reset.
+    case timedOut(seconds: Double, simulatedTime: Double?)
     /// The caller asked for something the binding cannot do (bad analysis values, closed instance, …).
     case invalidRequest(String)
 }
@@ -54,7 +63,11 @@ extension SpiceError: LocalizedError, CustomStringConvertible {
         func said(_ m: [String]) -> String {
             m.isEmpty ? "" : " ngspice said: " + m.prefix(8).map { "\"\($0)\"" }.joined(separator: "; ") + (m.count > 8 ? " (+\(m.count - 8) more lines)" : "") + "."
         }
-        func at(_ l: SourceLocation?) -> String { l.map { " at \($0.file) line \($0.line) (`\($0.text.trimmingCharacters(in: .whitespaces))`)" } ?? "" }
+        func at(_ l: SourceLocation?) -> String {
+            guard let l else { return "" }
+            let text = l.text.trimmingCharacters(in: .whitespaces)
+            return " at \(l.file) line \(l.line)" + (text.isEmpty ? "" : " (`\(text)`)")
+        }
         switch self {
         case .libraryNotFound(let searched):
             return "ngspice's shared library was not found (looked for \(searched.prefix(4).joined(separator: ", "))…). Install it with `apt-get install -y libngspice0-dev ngspice`, or set \(NgspiceInstallation.libraryEnvironmentKey) to its path."
@@ -78,6 +91,12 @@ extension SpiceError: LocalizedError, CustomStringConvertible {
             return "The simulation was aborted." + said(m)
         case .fatal(let status, let m):
             return "ngspice hit a fatal error (exit status \(status)); the instance has been reloaded." + said(m)
+        case .refused(let l, let reason):
+            return "Bruno did not simulate the netlist\(at(l)): \(reason)."
+        case .timedOut(let seconds, let reached):
+            let simulated = reached.map { " (simulated time reached: \($0) s)" } ?? ""
+            return "The simulation was halted after its wall-time limit of \(seconds) s\(simulated); raise the limit or "
+                + "shorten the analysis."
         case .invalidRequest(let why):
             return why
         }

@@ -20,15 +20,19 @@ public final class SpiceInstance: @unchecked Sendable {
     private static let counter = NSLock()
     nonisolated(unsafe) private static var nextID = 0
 
+    /// The bounds every simulation of this instance runs within.
+    public let limits: SpiceLimits
+
     /// Creates (and loads) an instance. Throws if ngspice cannot be found or loaded.
-    public init(installation: NgspiceInstallation? = nil) throws {
+    public init(installation: NgspiceInstallation? = nil, limits: SpiceLimits = .standard()) throws {
+        self.limits = limits
         let inst = try installation ?? NgspiceInstallation.locate()
         id = SpiceInstance.counter.withLock {
             SpiceInstance.nextID += 1
             return SpiceInstance.nextID
         }
         worker = SerialWorker(name: "ngspice-\(id)")
-        session = NgspiceSession(installation: inst, instanceID: id)
+        session = NgspiceSession(installation: inst, instanceID: id, limits: limits)
         let session = session
         try worker.sync { _ = try session.ensureLoaded() }
     }
@@ -80,13 +84,15 @@ public final class SpiceInstance: @unchecked Sendable {
 final class NgspiceSession: @unchecked Sendable {
     let installation: NgspiceInstallation
     let instanceID: Int
+    let limits: SpiceLimits
     let sink = OutputSink()
     private var library: NgspiceLibrary?
     private(set) var generation = 0
 
-    init(installation: NgspiceInstallation, instanceID: Int) {
+    init(installation: NgspiceInstallation, instanceID: Int, limits: SpiceLimits) {
         self.installation = installation
         self.instanceID = instanceID
+        self.limits = limits
     }
 
     @discardableResult
@@ -119,7 +125,13 @@ final class NgspiceSession: @unchecked Sendable {
                     Unmanaged<OutputSink>.fromOpaque(user).takeUnretainedValue().requestExit(status: status)
                     return 0
                 },
-                nil, nil, nil, userData)
+                nil, nil,
+                { ended, _, user in
+                    guard ended, let user else { return 0 }
+                    Unmanaged<OutputSink>.fromOpaque(user).takeUnretainedValue().backgroundEnded()
+                    return 0
+                },
+                userData)
         }
         if rc != 0 || sink.exitStatus != nil {
             lib.close()
@@ -137,6 +149,31 @@ final class NgspiceSession: @unchecked Sendable {
     private func discardLibrary() {
         library?.close()
         library = nil
+    }
+
+    /// Drops a library whose background thread could not be stopped: unmapping code a thread still runs would
+    /// crash the process, so the copy stays loaded (its thread ends when the analysis does) and is never used
+    /// again.
+    private func abandonLibrary() {
+        library = nil
+    }
+
+    /// Runs `command` on ngspice's background thread and waits for it within the time limit. On timeout the
+    /// thread is halted (`bg_halt`) and the library replaced, so the instance is usable afterwards.
+    private func runBounded(_ command: String, _ lib: NgspiceLibrary) throws -> Int32 {
+        sink.backgroundStarted()
+        let rc = lib.run(command: "bg_" + command)
+        if rc != 0 { return rc }
+        if sink.waitForBackground(seconds: limits.timeLimit) { return 0 }
+        _ = lib.run(command: "bg_halt")
+        let reached = readPlot(NgspiceLibrary.strings(lib.allPlots()).first ?? "", lib)
+            .vectors.first { $0.quantity == .time }?.real.last
+        if sink.waitForBackground(seconds: 5) {
+            discardLibrary()
+        } else {
+            abandonLibrary()
+        }
+        throw SpiceError.timedOut(seconds: limits.timeLimit ?? 0, simulatedTime: reached)
     }
 
     func shutdown() { discardLibrary() }
@@ -162,6 +199,7 @@ final class NgspiceSession: @unchecked Sendable {
 
     func simulate(_ netlist: Netlist, analysis: Analysis) throws -> SimulationResult {
         let runCommand = try analysis.command()
+        try AnalysisBounds.check(netlist, analysis, limits: limits)
         let lib = try ensureLoaded()
         sink.reset()
         var loaded = false
@@ -186,7 +224,7 @@ final class NgspiceSession: @unchecked Sendable {
         }
 
         let plotsBefore = Set(NgspiceLibrary.strings(lib.allPlots()))
-        let runRC = lib.run(command: runCommand)
+        let runRC = try runBounded(runCommand, lib)
         let allLines = sink.lines
         if runRC != 0 || sink.exitStatus != nil {
             let status = sink.exitStatus ?? runRC
@@ -201,7 +239,7 @@ final class NgspiceSession: @unchecked Sendable {
         }
         return SimulationResult(
             plots: plots,
-            warnings: netlist.notes + SpiceDiagnostics.warnings(in: allLines),
+            warnings: netlist.notes + SpiceDiagnostics.warnings(in: allLines).map(netlist.redactor()),
             log: allLines.map(OutputSink.stripPrefix))
     }
 

@@ -49,19 +49,22 @@ public struct SVGPlot: Sendable {
 
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
-    /// "Nice" tick positions covering [lo, hi].
+    /// "Nice" tick positions covering [lo, hi]. Ticks are counted as whole multiples of the step, so a range
+    /// of a few ULPs (where adding the step would not move a tick) gives its two ends, never an endless loop.
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 6) -> [Double] {
-        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+        guard hi > lo, lo.isFinite, hi.isFinite, count >= 1 else { return [lo] }
         let raw = (hi - lo) / Double(count)
         let mag = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
-        var t = ceil(lo / step) * step
-        var out: [Double] = []
-        while t <= hi + step * 1e-9 {
-            out.append(abs(t) < step * 1e-9 ? 0 : t)
-            t += step
+        let first = ceil(lo / step), last = floor(hi / step + 1e-9)
+        // Ticks that the doubles cannot tell apart (a range near the resolution of lo and hi) are not drawn.
+        guard step > 0, step.isFinite, last - first <= Double(4 * count), last >= first,
+              abs(first) < 0x1p52, abs(last) < 0x1p52, (first + 1) * step != first * step
+        else { return [lo, hi] }
+        return stride(from: first, through: last, by: 1).map { k in
+            let t = k * step
+            return abs(t) < step * 1e-9 ? 0 : t
         }
-        return out
     }
 
     /// A number with an SI prefix (1.5m, 20µ, 3.3k).

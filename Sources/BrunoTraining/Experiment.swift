@@ -41,8 +41,10 @@ public struct ExperimentData: Sendable {
             let (fit, select) = split(train, fraction: c.validFraction, seed: c.dataSeed)
             out = ExperimentData(train: fit, valid: select, test: reported, classes: [], channels: JSBChorales.keys, targetChannels: JSBChorales.keys)
         case .uea:
-            let options = UEATimeSeries.Options(samplePeriod: c.samplePeriod, gridStep: c.stepping.coarseStep)
+            var options = UEATimeSeries.Options(samplePeriod: c.samplePeriod, gridStep: c.stepping.coarseStep)
             let train = try UEATimeSeries.load(c.dataPath!, options: options)
+            // The test file's labels are matched to the training file's classes by name, not by position.
+            options.classes = train.classes
             let test = try UEATimeSeries.load(c.testPath!, options: options)
             guard train.channels == test.channels else {
                 throw DataError(file: c.testPath!.path, "has \(test.channels) channels, the training file \(train.channels)")

@@ -120,76 +120,78 @@ public struct TrainingConfig: Sendable {
         felifCard = StrictTable.resolve("../calibration/felif.card.json", relativeTo: url)
         rramCard = StrictTable.resolve("../calibration/rram.card.json", relativeTo: url)
         if let r = try top.subtable("run", allowed: ["seed", "epochs", "batch"]) {
-            seed = UInt64(try r.int("seed", default: 1))
-            epochs = try r.int("epochs", default: epochs)
-            batch = try r.int("batch", default: batch)
-            guard epochs >= 1, batch >= 1 else { throw ProtocolError(file: file, "[run] epochs and batch must be at least 1") }
+            seed = UInt64(try r.int("seed", default: 1, in: 0...Int.max))
+            epochs = try r.int("epochs", default: epochs, in: 1...100_000)
+            batch = try r.int("batch", default: batch, in: 1...1_000_000)
         }
         if let d = try top.subtable("data", allowed: ["kind", "train_per_class", "valid_per_class", "test_per_class", "seed", "steps", "taxel_rows",
                                                    "taxel_columns", "path", "test_path", "valid_fraction", "sample_period", "max_sequences"]) {
             let kind = try d.string("kind", default: "braille")
             guard let k = DataKind(rawValue: kind) else { throw d.error("kind", "one of braille, jsb, uea (got '\(kind)')") }
             data = k
-            perClass = (try d.int("train_per_class", default: 40), try d.int("valid_per_class", default: 10), try d.int("test_per_class", default: 10))
-            dataSeed = UInt64(try d.int("seed", default: 7))
-            steps = try d.int("steps", default: 102)
-            taxelRows = try d.int("taxel_rows", default: 4)
-            taxelColumns = try d.int("taxel_columns", default: 3)
+            perClass = (try d.int("train_per_class", default: 40, in: 1...1_000_000),
+                        try d.int("valid_per_class", default: 10, in: 1...1_000_000),
+                        try d.int("test_per_class", default: 10, in: 1...1_000_000))
+            dataSeed = UInt64(try d.int("seed", default: 7, in: 0...Int.max))
+            steps = try d.int("steps", default: 102, in: 1...1_000_000)
+            taxelRows = try d.int("taxel_rows", default: 4, in: 1...1024)
+            taxelColumns = try d.int("taxel_columns", default: 3, in: 1...1024)
             if d.table["path"] != nil { dataPath = StrictTable.resolve(try d.string("path"), relativeTo: url) }
             if d.table["test_path"] != nil { testPath = StrictTable.resolve(try d.string("test_path"), relativeTo: url) }
-            validFraction = try d.double("valid_fraction", default: 0.2)
-            samplePeriod = try d.positive("sample_period", default: 1e-3)
-            if d.table["max_sequences"] != nil { maxSequences = try d.int("max_sequences", default: 0) }
+            validFraction = try d.double("valid_fraction", default: 0.2, in: 0.01...0.9)
+            samplePeriod = try d.positive("sample_period", default: 1e-3, atMost: 3600)
+            if d.table["max_sequences"] != nil { maxSequences = try d.int("max_sequences", default: 0, in: 1...Int.max) }
             if data != .braille && dataPath == nil { throw ProtocolError(file: file, "[data] kind = \(kind) needs 'path'") }
             if data == .uea && testPath == nil { throw ProtocolError(file: file, "[data] kind = uea needs 'test_path' (the _TEST.ts file)") }
         }
         if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "hidden", "hidden_alpha", "hidden_beta", "output", "output_size",
                                                       "output_beta", "synapses", "bits", "read_noise", "programming_noise", "init_gain",
                                                       "felif_output", "readout", "input_scale"]) {
-            encoding = try n.int("encoding", default: encoding)
+            encoding = try n.int("encoding", default: encoding, in: 1...65_536)
             if n.table["encoding_gain"] != nil {
                 let g = try n.doubles("encoding_gain")
                 guard g.count == 2, g[0] > 0, g[1] >= g[0] else { throw n.error("encoding_gain", "[lowest, highest] with 0 < lowest ≤ highest") }
                 encodingGain = Float(g[0])...Float(g[1])
             }
-            if n.table["hidden"] != nil { hidden = try n.doubles("hidden").map { Int($0) } }
-            hiddenAlpha = Float(try n.double("hidden_alpha", default: 0))
-            hiddenBeta = Float(try n.double("hidden_beta", default: 0.9))
+            if n.table["hidden"] != nil { hidden = try n.ints("hidden", in: 1...65_536) }
+            hiddenAlpha = Float(try n.double("hidden_alpha", default: 0, in: 0...1))
+            hiddenBeta = Float(try n.double("hidden_beta", default: 0.9, in: 0...1))
             let o = try n.string("output", default: "felif")
             guard let out = OutputNeuron(rawValue: o) else { throw n.error("output", "felif or lif (got '\(o)')") }
             output = out
-            if n.table["output_size"] != nil { outputSize = try n.int("output_size", default: 0) }
-            outputBeta = Float(try n.double("output_beta", default: 0.9))
+            if n.table["output_size"] != nil { outputSize = try n.int("output_size", default: 0, in: 1...65_536) }
+            outputBeta = Float(try n.double("output_beta", default: 0.9, in: 0...1))
             let s = try n.string("synapses", default: "rram")
             guard let syn = Synapses(rawValue: s) else { throw n.error("synapses", "float, uniform or rram (got '\(s)')") }
             synapses = syn
             bits = try n.int("bits", default: 3)
             guard (2...16).contains(bits) else { throw n.error("bits", "between 2 and 16") }
-            readNoise = try n.double("read_noise", default: 0)
+            readNoise = try n.double("read_noise", default: 0, in: 0...1)
             programmingNoise = try n.bool("programming_noise", default: true)
-            initGain = Float(try n.positive("init_gain", default: 1))
+            initGain = Float(try n.positive("init_gain", default: 1, atMost: 1e3))
             let fo = try n.string("felif_output", default: "spikes")
             guard let fout = FeLIFOutput(rawValue: fo) else { throw n.error("felif_output", "spikes or membrane (got '\(fo)')") }
             felifOutput = fout
             readout = try n.bool("readout", default: false)
-            inputScale = try n.positive("input_scale", default: inputScale)
+            inputScale = try n.positive("input_scale", default: inputScale, atMost: 1e-3)
         }
         if let d = try top.subtable("devices", allowed: ["felif_card", "rram_card", "felif_variation"]) {
             if d.table["felif_card"] != nil { felifCard = StrictTable.resolve(try d.string("felif_card"), relativeTo: url) }
             if d.table["rram_card"] != nil { rramCard = StrictTable.resolve(try d.string("rram_card"), relativeTo: url) }
-            felifVariation = try d.double("felif_variation", default: 0.02)
+            // Device-to-device spread as a relative standard deviation: beyond 0.5, sampled parameters go negative.
+            felifVariation = try d.double("felif_variation", default: 0.02, in: 0...0.5)
         }
         if let f = try top.subtable("felif", allowed: ["mode", "fine_steps", "coarse_step", "spike_gradient", "slope", "detach_tau", "integrator", "coarse_gradient"]) {
             let m = try f.string("mode", default: "bruno")
             let modes = ["bruno": FeLIFMode.bruno, "bptt": .bptt, "bptt_checkpointed": .bpttCheckpointed, "coarse_only": .coarseOnly]
             guard let mode = modes[m] else { throw f.error("mode", "one of bruno, bptt, bptt_checkpointed, coarse_only (got '\(m)')") }
             stepping.mode = mode
-            stepping.fineSteps = try f.int("fine_steps", default: 1000)
-            guard stepping.fineSteps >= 1 else { throw f.error("fine_steps", "at least 1") }
-            stepping.coarseStep = try f.positive("coarse_step", default: 1e-3)
+            stepping.fineSteps = try f.int("fine_steps", default: 1000, in: 1...100_000)
+            // A coarse step is one step of the data (1 ms in the paper); a second already spans whole recordings.
+            stepping.coarseStep = try f.positive("coarse_step", default: 1e-3, atMost: 1)
             let g = try f.string("spike_gradient", default: "fast_sigmoid")
             switch g {
-            case "fast_sigmoid": stepping.spikeGradient = .fastSigmoid(slope: try f.positive("slope", default: 10))
+            case "fast_sigmoid": stepping.spikeGradient = .fastSigmoid(slope: try f.positive("slope", default: 10, atMost: 1e6))
             case "tanh_squared": stepping.spikeGradient = .tanhSquared
             default: throw f.error("spike_gradient", "fast_sigmoid or tanh_squared (got '\(g)')")
             }
@@ -208,15 +210,16 @@ public struct TrainingConfig: Sendable {
             let k = try o.string("kind", default: "adamax")
             guard let kind = Optimizer.Kind(rawValue: k) else { throw o.error("kind", "adam or adamax (got '\(k)')") }
             optimizer = kind
-            learningRate = try o.positive("learning_rate", default: learningRate)
-            plateau = ReduceOnPlateau(factor: try o.positive("plateau_factor", default: 0.5), patience: try o.int("plateau_patience", default: 5),
-                                      minimum: try o.positive("min_learning_rate", default: 1e-6))
+            learningRate = try o.positive("learning_rate", default: learningRate, atMost: 10)
+            plateau = ReduceOnPlateau(factor: try o.double("plateau_factor", default: 0.5, in: 0.01...1),
+                                      patience: try o.int("plateau_patience", default: 5, in: 0...100_000),
+                                      minimum: try o.positive("min_learning_rate", default: 1e-6, atMost: 10))
         }
         if let l = try top.subtable("loss", allowed: ["kind", "warmup"]) {
             let k = try l.string("kind", default: "spike_count")
             guard let kind = LossKind(rawValue: k) else { throw l.error("kind", "spike_count or bce (got '\(k)')") }
             loss = kind
-            warmup = try l.int("warmup", default: 5)
+            warmup = try l.int("warmup", default: 5, in: 0...1_000_000)
         }
         // The resolved config names files by absolute path, so that it can be loaded from the run folder.
         func absolute(_ table: String, _ key: String, _ url: URL?) {
@@ -231,16 +234,16 @@ public struct TrainingConfig: Sendable {
         resolvedText = root.convert(to: .toml)
         if let v = try top.subtable("validation", allowed: ["every", "samples", "layer", "columns", "min_class_agreement", "max_spike_count_error",
                                                          "max_trace_nrmse", "instances", "seed", "recalibrate", "protocol"]) {
-            validation.every = try v.int("every", default: 0)
-            validation.samples = try v.int("samples", default: 1)
-            if v.table["layer"] != nil { validation.layer = try v.int("layer", default: 0) }
-            let c = try v.int("columns", default: 2)
+            validation.every = try v.int("every", default: 0, in: 0...100_000)
+            validation.samples = try v.int("samples", default: 1, in: 1...1_000_000)
+            if v.table["layer"] != nil { validation.layer = try v.int("layer", default: 0, in: 0...1000) }
+            let c = try v.int("columns", default: 2, in: 0...65_536)
             validation.columns = c > 0 ? c : nil
             validation.minClassAgreement = try v.double("min_class_agreement", default: 0.8)
             validation.maxSpikeCountError = try v.double("max_spike_count_error", default: 1)
             validation.maxTraceNRMSE = try v.double("max_trace_nrmse", default: 0.1)
-            validation.instances = try v.int("instances", default: 2)
-            validation.seed = UInt64(try v.int("seed", default: 11))
+            validation.instances = try v.int("instances", default: 2, in: 1...256)
+            validation.seed = UInt64(try v.int("seed", default: 11, in: 0...Int.max))
             validation.recalibrate = try v.bool("recalibrate", default: false)
             validation.protocol = StrictTable.resolve(try v.string("protocol", default: "../calibration/felif.toml"), relativeTo: url)
             guard validation.every >= 0, validation.samples >= 1, validation.instances >= 1 else {

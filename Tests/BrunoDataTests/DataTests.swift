@@ -88,6 +88,25 @@ final class UEATests: XCTestCase {
         XCTAssertEqual(d.samples[1].value(step: 4, channel: 1, channels: 2), 1)
     }
 
+    func testTestFileLabelsAreMatchedToTheTrainingClassesByName() throws {
+        // The test file lists its classes in the other order: labels must follow the names, not the positions.
+        let test = multivariate.replacingOccurrences(of: "@classLabel true up down", with: "@classLabel true down up")
+        XCTAssertNotEqual(test, multivariate)
+        let train = try UEATimeSeries.parse(multivariate, file: "train.ts")
+        let own = try UEATimeSeries.parse(test, file: "test.ts")
+        XCTAssertEqual(own.samples.map(\.label), [1, 0], "in its own order the labels are permuted")
+        let matched = try UEATimeSeries.parse(test, file: "test.ts", options: .init(classes: train.classes))
+        XCTAssertEqual(matched.samples.map(\.label), train.samples.map(\.label))
+        XCTAssertEqual(matched.classes, train.classes)
+        // A class the training file does not know is an error naming the test file's line.
+        let unknown = test.replacingOccurrences(of: "@classLabel true down up", with: "@classLabel true down up left")
+            .replacingOccurrences(of: "3,2,1:1,1,1:down", with: "3,2,1:1,1,1:left")
+        XCTAssertThrowsError(try UEATimeSeries.parse(unknown, file: "test.ts", options: .init(classes: train.classes))) {
+            XCTAssertTrue("\($0)".contains("line 11"), "\($0)")
+            XCTAssertTrue("\($0)".contains("'left' does not occur in the training file"), "\($0)")
+        }
+    }
+
     func testTimeStampedSeries() throws {
         let text = "@problemName S\n@timeStamps true\n@classLabel true a b\n@data\n(0.000,1),(0.004,5):b\n"
         let d = try UEATimeSeries.parse(text, file: "s.ts")

@@ -77,15 +77,22 @@ final class FailureTests: XCTestCase {
         }
     }
 
-    func testMissingNestedIncludeFromNgspice() throws {
-        // The top-level include exists; the file it includes does not, so ngspice itself reports it.
+    func testMissingNestedIncludeNamesTheIncludingLine() throws {
+        // The top-level include exists; the file it includes does not. Bruno reads every include itself, so the
+        // error comes before ngspice runs and names the library's line, not only the missing file.
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try "* outer\n.include inner_missing.lib\n".write(to: dir.appendingPathComponent("outer.lib"), atomically: true, encoding: .utf8)
-        let spice = try SpiceInstance()
-        try expectFailure("nested\n.include \(dir.path)/outer.lib\nV1 a 0 1\nR1 a 0 1k\n.op\n.end", on: spice) { e in
-            guard case .fileNotFound(let path, _) = e else { return XCTFail("expected .fileNotFound, got \(e)") }
+        try "* outer\n.include inner_missing.lib\n".write(
+            to: dir.appendingPathComponent("outer.lib"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(
+            try Fixtures.netlist("nested\n.include \(dir.path)/outer.lib\nV1 a 0 1\nR1 a 0 1k\n.op\n.end")
+        ) { error in
+            guard case .fileNotFound(let path, let from)? = error as? SpiceError else {
+                return XCTFail("expected .fileNotFound, got \(error)")
+            }
             XCTAssertTrue(path.contains("inner_missing.lib"), path)
+            XCTAssertEqual(from?.file, dir.appendingPathComponent("outer.lib").path)
+            XCTAssertEqual(from?.line, 2)
         }
     }
 

@@ -39,6 +39,21 @@ final class SupportTests: XCTestCase {
         XCTAssertLessThan(svg.utf8.count, 1_500_000, "decimation keeps files small")
     }
 
+    func testPlotsOfDegenerateRangesFinish() throws {
+        // A range of one ULP (a PWL source from 1 to 1.0000000000000002), one point, a constant: each renders.
+        let cases: [([Double], [Double])] = [
+            ([0, 1e-3], [1, 1.0000000000000002]),
+            ([5], [1e300]),
+            ([0, 1, 2], [0, 0, 0]),
+            ([1e15, 1e15 + 0.25], [-3, -3.0000000000000004]),
+        ]
+        for (x, y) in cases {
+            let svg = SVGPlot(title: "t", xLabel: "x", panels: [.init(yLabel: "y", series: [.init(label: "s", x: x, y: y)])])
+                .render()
+            XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
+        }
+    }
+
     func testSIFormatting() {
         XCTAssertEqual(SVGPlot.si(1.5e-3), "1.5m")
         XCTAssertEqual(SVGPlot.si(2e-11), "20p")
