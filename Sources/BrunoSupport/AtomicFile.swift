@@ -25,6 +25,22 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes temporaries that a killed writer left in `folder` (`.NAME.tmp-PID-N` of a process that no longer
+    /// runs); returns how many. A live writer's temporaries are left alone.
+    @discardableResult
+    public static func removeStaleTemporaries(in folder: URL) -> Int {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: folder.path) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            let fields = name[name.range(of: ".tmp-")!.upperBound...].split(separator: "-")
+            guard let pid = fields.first.flatMap({ Int32($0) }), pid > 0 else { continue }
+            if kill(pid, 0) == 0 && pid != getpid() { continue }
+            if (try? fm.removeItem(at: folder.appendingPathComponent(name))) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     public static func write(_ text: String, to url: URL) throws {
         try write(Data(text.utf8), to: url)
     }

@@ -108,6 +108,16 @@ public struct Network: Sendable {
         return grads.reversed()
     }
 
+    /// The first NaN or infinite parameter, named by layer ("weights of layer 2") with its element index.
+    public func firstNonFiniteParameter() -> (String, Int)? {
+        for (i, layer) in layers.enumerated() {
+            guard case .linear(let l) = layer else { continue }
+            if let k = l.weights.values.firstIndex(where: { !$0.isFinite }) { return ("weights of layer \(i)", k) }
+            if let k = l.bias.firstIndex(where: { !$0.isFinite }) { return ("bias of layer \(i)", k) }
+        }
+        return nil
+    }
+
     /// Every trainable tensor, in the order `backward` returns gradients: weights, bias per linear layer.
     public var parameters: [[Float]] {
         get {
@@ -123,7 +133,11 @@ public struct Network: Sendable {
                     l.weights.values = newValue[k]
                     l.bias = l.useBias ? newValue[k + 1] : l.bias
                     if let limit = l.synapses.shadowLimit {
-                        for j in l.weights.values.indices { l.weights.values[j] = min(limit, max(-limit, l.weights.values[j])) }
+                        // A NaN stays NaN (Swift's max(-limit, .nan) is -limit): clipping must not hide a diverged
+                        // update as a valid weight; `firstNonFiniteParameter` reports it instead.
+                        for j in l.weights.values.indices where !l.weights.values[j].isNaN {
+                            l.weights.values[j] = min(limit, max(-limit, l.weights.values[j]))
+                        }
                     }
                     layers[i] = .linear(l)
                     k += 2

@@ -16,6 +16,18 @@ public struct Optimizer: Sendable, Codable, Equatable {
         self.learningRate = learningRate
     }
 
+    /// The first NaN or infinite piece of state (learning rate or a moment), named, with its element index.
+    public func firstNonFiniteState() -> (String, Int)? {
+        if !learningRate.isFinite { return ("\(kind.rawValue) learning rate", 0) }
+        for (k, tensor) in m.enumerated() {
+            if let i = tensor.firstIndex(where: { !$0.isFinite }) { return ("\(kind.rawValue) first moment of tensor \(k)", i) }
+        }
+        for (k, tensor) in v.enumerated() {
+            if let i = tensor.firstIndex(where: { !$0.isFinite }) { return ("\(kind.rawValue) second moment of tensor \(k)", i) }
+        }
+        return nil
+    }
+
     /// One update of `parameters` (in place) from `gradients` (same shapes).
     public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]]) {
         precondition(parameters.count == gradients.count, "one gradient per parameter tensor")

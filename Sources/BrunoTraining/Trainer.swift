@@ -191,6 +191,12 @@ public struct Trainer {
     public mutating func run(out: URL, resume: Bool, afterEpoch hook: EpochHook? = nil, log: (String) -> Void) async throws -> [EpochMetrics] {
         let fm = FileManager.default
         let checkpointURL = out.appendingPathComponent("checkpoint.json"), metricsURL = out.appendingPathComponent("metrics.jsonl")
+        if resume && !fm.fileExists(atPath: checkpointURL.path) { throw TrainingError.noCheckpoint(out.path) }
+        // One writer per run folder: a second `bruno train` into the same --out is an error, not a mixed folder.
+        let lock = try RunFolderLock(out)
+        defer { lock.release() }
+        let stale = AtomicFile.removeStaleTemporaries(in: out)
+        if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
         let configHash = SHA256.hex(Data(config.resolvedText.utf8))
         var optimizer = Optimizer(kind: config.optimizer, learningRate: config.learningRate)
         var plateau = config.plateau
@@ -256,6 +262,10 @@ public struct Trainer {
                 correct += c
                 stored = max(stored, pass.storedBytes)
             }
+            // Before anything of the epoch is evaluated, checked in SPICE or written.
+            if let (tensor, index) = network.firstNonFiniteParameter() ?? optimizer.firstNonFiniteState() {
+                throw TrainingError.nonFiniteParameters(epoch: epoch, tensor: tensor, index: index)
+            }
             let chip = chip()
             let valid = evaluate(data.valid, chip: chip, stream: 0xE0A1 &+ UInt64(epoch))
             let test = evaluate(data.test, chip: chip, stream: 0x7E57 &+ UInt64(epoch))
@@ -283,10 +293,18 @@ public struct Trainer {
                 peakMemoryMB: Memory.peakResidentMB(), backwardStoreMB: Double(stored) / 1e6)
             m.validation = checked
             history.append(m)
-            try writeMetrics(history, to: metricsURL)
             let cp = Checkpoint(epoch: epoch, parameters: network.parameters, optimizer: optimizer, plateau: plateau, configSHA256: configHash,
                                 cards: cards, wallSeconds: m.wallSeconds)
-            try AtomicFile.write(try JSONEncoder().encode(cp), to: checkpointURL)
+            // Both records are encoded before either is written: an epoch is recorded whole or not at all.
+            let checkpointData: Data
+            do {
+                checkpointData = try JSONEncoder().encode(cp)
+                _ = try JSONEncoder().encode(m)
+            } catch {
+                throw TrainingError.unwritableEpoch(epoch: epoch, reason: "\(error)")
+            }
+            try writeMetrics(history, to: metricsURL)
+            try AtomicFile.write(checkpointData, to: checkpointURL)
             try plotCurves(history, to: out.appendingPathComponent("learning-curves.svg"))
             log(Trainer.describe(m, of: config.epochs))
         }
@@ -355,6 +373,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case cardsChanged(String, was: CardsUsed, now: CardsUsed)
     case runExists(String)
     case diverged(epoch: Int, batch: Int)
+    /// A parameter tensor became NaN or infinite; nothing of the epoch was written, the last checkpoint is kept.
+    case nonFiniteParameters(epoch: Int, tensor: String, index: Int)
+    /// The epoch's metrics or checkpoint could not be encoded (a non-finite figure); nothing of it was written.
+    case unwritableEpoch(epoch: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -365,6 +387,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(d): the device cards changed since the run started (felif \(was.felifSHA256 ?? "none") → \(now.felifSHA256 ?? "none"), rram \(was.rramSHA256 ?? "none") → \(now.rramSHA256 ?? "none"))"
         case .runExists(let d): return "\(d) already holds a run (checkpoint.json); pass --resume to continue it or choose another --out"
         case .diverged(let e, let b): return "the loss became non-finite in epoch \(e), batch \(b); lower the learning rate or the input scale"
+        case .nonFiniteParameters(let e, let tensor, let i):
+            return "after epoch \(e) the \(tensor) holds a non-finite value (element \(i)); nothing of this epoch was "
+                + "written and the last checkpoint is kept. Lower the learning rate, the device variation or the input "
+                + "scale, or check the device cards"
+        case .unwritableEpoch(let e, let why):
+            return "epoch \(e) could not be recorded (\(why)); nothing of it was written and the last checkpoint is kept"
         }
     }
 }

@@ -32,12 +32,19 @@ extension SpiceValidation {
 
 /// `validation.jsonl`: one full report per check (metrics.jsonl carries the summary).
 public enum ValidationLog {
+    /// Adds `report`, replacing an earlier record of the same epoch and layer: a run killed between its SPICE
+    /// check and its checkpoint repeats that epoch on `--resume`, and the log keeps one record of it.
     public static func append(_ report: ValidationReport, to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let line = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
-        let before = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        try AtomicFile.write(before + line, to: url)
+        let before = ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n").filter { text in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                return true
+            }
+            return !((object["epoch"] as? Int) == report.epoch && (object["layer"] as? Int) == report.layer)
+        }
+        try AtomicFile.write(before.map { $0 + "\n" }.joined() + line, to: url)
     }
 
     public static func describe(_ r: ValidationReport) -> String {
