@@ -58,12 +58,14 @@ let package = Package(
         // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
         .target(name: "BrunoExport", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
                                                     "BrunoSupport", "BrunoSurrogates"]),
+        // SIGINT/SIGTERM handled on one thread of the `bruno` executable (linked into it only).
+        .target(name: "CSignals"),
         // The `bruno` command line: thin over the libraries.
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
                 "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),

@@ -111,7 +111,19 @@ func userFacing(_ error: Error) -> Error {
     switch error {
     case let e as ProtocolError: return CLIError(e.description)
     case let e as DataError: return CLIError(e.description)
-    case let e as TrainingError: return CLIError(e.description)
+    case let e as TrainingError:
+        if case .interrupted(let signal, _, _) = e {
+            FileHandle.standardError.write(Data(("bruno: " + e.description + "\n").utf8))
+            return ExitCode(Interruption.exitStatus(signal))
+        }
+        return CLIError(e.description)
+    case let e as RunFolderLockError: return CLIError(e.description)
+    case let e as CocoaError:
+        // Foundation's own description is a dump of its user-info dictionary; say which file and why.
+        let path = e.userInfo[NSFilePathErrorKey] as? String ?? e.errorUserInfo[NSFilePathErrorKey] as? String
+        let reason = (e.userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription
+            ?? (e.userInfo[NSLocalizedDescriptionKey] as? String) ?? "\(e.code)"
+        return CLIError("cannot write or read \(path ?? "a file"): \(reason) (is the disk full or the folder read-only?)")
     case let e as ValidationSetupError: return CLIError(e.description)
     case let e as ExportError: return CLIError(e.description)
     case let e as CalibrationError: return CLIError(e.description)

@@ -3,6 +3,7 @@ import BrunoCalibration
 import BrunoData
 import BrunoDevices
 import BrunoSpice
+import BrunoSupport
 import BrunoTraining
 import BrunoValidation
 import Foundation
@@ -37,7 +38,10 @@ struct Train: AsyncParsableCommand {
                 let pool = try SpicePool(count: c.validation.instances)
                 hook = SpiceValidation(settings: c.validation, library: library).hook(pool: pool) { say($0) }
             }
-            try await trainer.run(out: outURL, resume: resume, afterEpoch: hook) { say($0) }
+            // Training stops cleanly between batches on SIGINT/SIGTERM (see Interruption).
+            try await Interruption.cooperating {
+                try await trainer.run(out: outURL, resume: resume, afterEpoch: hook) { say($0) }
+            }
             print("wrote \(outURL.path)/metrics.jsonl, checkpoint.json, learning-curves.svg")
         } catch {
             throw userFacing(error)

@@ -69,7 +69,9 @@ public struct Pipeline: Sendable {
             + (resume ? " (resuming)" : ""))
         let hook = c.validation.every > 0 ? SpiceValidation(settings: c.validation, library: library).hook(pool: pool, log: log) : nil
         let tTrain = Date()
-        let history = try await trainer.run(out: runFolder, resume: resume, afterEpoch: hook, log: log)
+        let history = try await Interruption.cooperating {
+            try await trainer.run(out: runFolder, resume: resume, afterEpoch: hook, log: log)
+        }
         let trainSeconds = Date().timeIntervalSince(tTrain)
         // 3. Export.
         log("export …")

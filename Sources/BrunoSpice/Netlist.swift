@@ -189,7 +189,10 @@ public struct Netlist: Sendable, Equatable {
         }
         let included = lines.filter { $0.isIncluded && !$0.text.hasPrefix("* [bruno:") }
         let own = Set(lines.filter { !$0.isIncluded }.flatMap { words($0.text) })
-        let foreign = Set(included.flatMap { words($0.text) }).subtracting(own)
+        // Words of statements only: a library's comments are prose ("too", "nodes") that ngspice's own
+        // messages share, and ngspice never echoes a comment.
+        let statements = included.filter { !$0.text.drop { $0 == " " || $0 == "\t" }.hasPrefix("*") }
+        let foreign = Set(statements.flatMap { words(Netlist.stripComment($0.text)) }).subtracting(own)
         let wholeLines: [(String, String)] = included.compactMap { line in
             let text = line.text.trimmingCharacters(in: .whitespaces)
             guard text.count >= 3 else { return nil }

@@ -39,11 +39,14 @@ final class NgspiceLibrary: @unchecked Sendable {
     let allPlots: NgAllPlots
     let allVecs: NgAllVecs
     private var closed = false
+    /// The private copies of the code models, which ngspice itself `dlopen`s (and never closes).
+    private var codeModelCopies: [String] = []
 
     /// Copies the installation into `folder` as generation `generation` and dlopens it.
     init(installation: NgspiceInstallation, folder: URL, tag: String) throws {
         let fm = FileManager.default
         try? fm.removeItem(at: folder)
+        var copies: [String] = []
         do {
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             let libCopy = folder.appendingPathComponent("libngspice-\(tag).so")
@@ -54,6 +57,7 @@ final class NgspiceLibrary: @unchecked Sendable {
                 for model in installation.codeModels {
                     let copy = folder.appendingPathComponent(model.deletingPathExtension().lastPathComponent + "-\(tag).cm")
                     try fm.copyItem(at: model, to: copy)
+                    copies.append(copy.path)
                     spinit += " codemodel \(copy.path)\n"
                 }
                 spinit += "end\n"
@@ -71,6 +75,7 @@ final class NgspiceLibrary: @unchecked Sendable {
             try? fm.removeItem(at: folder)
             throw SpiceError.libraryLoadFailed(path: installation.library.path, reason: "could not prepare a private copy in \(folder.path): \(error)")
         }
+        codeModelCopies = copies
         let h = handle
         func symbol<T>(_ name: String, as: T.Type) throws -> T {
             guard let p = dlsym(h, name) else {
@@ -128,18 +133,46 @@ final class NgspiceLibrary: @unchecked Sendable {
         try data.write(to: copy)
     }
 
-    /// Unloads the copy. Safe to call twice.
+    /// Unloads the copy and the code models ngspice loaded for it. Safe to call twice.
+    ///
+    /// Why the code models too: ngspice `dlopen`s each `*.cm` on its `codemodel` command and never closes them,
+    /// so every reload after a fatal error (ControlledExit) left six libraries mapped — about half a megabyte
+    /// each time. Their handles are found again with `RTLD_NOLOAD` (which adds a reference) and closed until the
+    /// loader no longer has them.
     func close() {
         guard !closed else { return }
         closed = true
         dlclose(handle)
+        for path in codeModelCopies {
+            var rounds = 0
+            while rounds < 8, let h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD) {
+                dlclose(h)
+                dlclose(h)
+                rounds += 1
+            }
+        }
     }
 
     /// Sends one command; ngspice may write into the buffer, so it gets a private mutable copy.
     func run(command text: String) -> Int32 {
         let buffer = strdup(text)
         defer { free(buffer) }
-        return command(buffer)
+        return NgspiceLibrary.keepingSignalHandlers { command(buffer) }
+    }
+
+    /// Runs `body` and puts the process's SIGINT and SIGTERM handlers back afterwards.
+    ///
+    /// Why: ngspice installs its own SIGINT handler when it initialises and around every command; in a host
+    /// process that handler would swallow Ctrl-C (or halt a simulation) instead of the host's own handling.
+    static func keepingSignalHandlers<T>(_ body: () -> T) -> T {
+        var int = sigaction(), term = sigaction()
+        sigaction(SIGINT, nil, &int)
+        sigaction(SIGTERM, nil, &term)
+        defer {
+            sigaction(SIGINT, &int, nil)
+            sigaction(SIGTERM, &term, nil)
+        }
+        return body()
     }
 
     /// Sends a whole deck with `ngSpice_Circ` (ngspice copies the lines; the caller frees its own).
@@ -147,7 +180,7 @@ final class NgspiceLibrary: @unchecked Sendable {
         var pointers: [UnsafeMutablePointer<CChar>?] = lines.map { strdup($0) }
         pointers.append(nil)
         defer { for p in pointers { free(p) } }
-        return pointers.withUnsafeMutableBufferPointer { circ($0.baseAddress) }
+        return NgspiceLibrary.keepingSignalHandlers { pointers.withUnsafeMutableBufferPointer { circ($0.baseAddress) } }
     }
 
     /// Names in a NULL-terminated `char **` owned by ngspice, copied out.

@@ -91,6 +91,18 @@ enum SpiceDiagnostics {
     /// A location for a generic parse error: the netlist line whose text ngspice quoted, if any.
     static func errorLineLocation(_ lines: [String], _ netlist: Netlist) -> SourceLocation? {
         let printed = lines.map { OutputSink.stripPrefix($0).trimmingCharacters(in: .whitespaces) }
+        // "too few nodes: NAME": the element itself.
+        if let (element, _) = firstCapture(#"too few nodes:\s*(\S+)"#, in: lines),
+           let loc = elementLocation(quoted: element, netlist) {
+            return loc
+        }
+        // "NAME equals what?": an assignment without a value; the line is the one assigning NAME.
+        if let (name, _) = firstCapture(#"([A-Za-z_][A-Za-z0-9_]*) equals what"#, in: lines) {
+            for i in netlist.deckLineIndices.dropFirst()
+            where netlist.lines[i].text.range(of: #"\b\#(name)\s*="#, options: [.regularExpression, .caseInsensitive]) != nil {
+                return netlist.location(ofLineAt: i)
+            }
+        }
         for (i, line) in printed.enumerated() where line.lowercased().contains("error") {
             // ngspice often quotes the offending line after a colon or on the next line.
             if let colon = line.range(of: ":", options: .backwards) {
@@ -100,8 +112,31 @@ enum SpiceDiagnostics {
             if i + 1 < printed.count, printed[i + 1].count > 2, let loc = netlist.location(containing: printed[i + 1]) {
                 return loc
             }
+            if i + 1 < printed.count, let loc = elementLocation(quoted: printed[i + 1], netlist) { return loc }
         }
         return nil
+    }
+
+    /// The line of the element ngspice quotes after flattening: `b.xn.xfe.be …` is element `Be` of a subcircuit
+    /// instance, `a$poly$f1 …` the polynomial source ngspice made of `F1`. The parameters it shows are already
+    /// substituted, so the line is found by the element's own name.
+    static func elementLocation(quoted: String, _ netlist: Netlist) -> SourceLocation? {
+        guard var name = quoted.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) else {
+            return nil
+        }
+        if name.lowercased().hasPrefix("a$poly$") { name = String(name.dropFirst(7)) }
+        if !name.hasPrefix("."), name.contains("."), let last = name.split(separator: ".").last { name = String(last) }
+        name = name.lowercased()
+        guard name.count >= 2 else { return nil }
+        let matches = netlist.deckLineIndices.dropFirst().filter { Netlist.keyword(of: netlist.lines[$0].text) == name }
+        // Several lines of that name (two `.options`, one element name in two subcircuits): the one that also
+        // holds the quoted line's next word.
+        let tokens = quoted.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if matches.count > 1, tokens.count > 1,
+           let best = matches.first(where: { netlist.lines[$0].text.lowercased().contains(tokens[1]) }) {
+            return netlist.location(ofLineAt: best)
+        }
+        return matches.first.map { netlist.location(ofLineAt: $0) }
     }
 
     /// Errors of the analysis itself: convergence, aborted runs, runs that produced nothing.

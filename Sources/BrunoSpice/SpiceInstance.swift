@@ -113,7 +113,7 @@ final class NgspiceSession: @unchecked Sendable {
             defer {
                 if let previous { setenv("SPICE_SCRIPTS", previous, 1) } else { unsetenv("SPICE_SCRIPTS") }
             }
-            return lib.initialize(
+            return NgspiceLibrary.keepingSignalHandlers { lib.initialize(
                 { text, _, user in
                     guard let text, let user else { return 0 }
                     Unmanaged<OutputSink>.fromOpaque(user).takeUnretainedValue().append(String(cString: text))
@@ -131,7 +131,7 @@ final class NgspiceSession: @unchecked Sendable {
                     Unmanaged<OutputSink>.fromOpaque(user).takeUnretainedValue().backgroundEnded()
                     return 0
                 },
-                userData)
+                userData) }
         }
         if rc != 0 || sink.exitStatus != nil {
             lib.close()
@@ -169,6 +169,8 @@ final class NgspiceSession: @unchecked Sendable {
         let reached = readPlot(NgspiceLibrary.strings(lib.allPlots()).first ?? "", lib)
             .vectors.first { $0.quantity == .time }?.real.last
         if sink.waitForBackground(seconds: 5) {
+            // The thread has signalled its end; join it (ngspice does on its next command) before unmapping.
+            _ = lib.run(command: "bg_halt")
             discardLibrary()
         } else {
             abandonLibrary()

@@ -10,11 +10,14 @@ public final class SpicePool: Sendable {
     public let instances: [SpiceInstance]
     private let queue: InstanceQueue
 
-    /// `count` defaults to the number of cores.
-    public init(count: Int = ProcessInfo.processInfo.activeProcessorCount, installation: NgspiceInstallation? = nil) throws {
+    /// `count` defaults to the number of cores; every instance runs within `limits`.
+    public init(
+        count: Int = ProcessInfo.processInfo.activeProcessorCount, installation: NgspiceInstallation? = nil,
+        limits: SpiceLimits = .standard()
+    ) throws {
         guard count >= 1 else { throw SpiceError.invalidRequest("A SpicePool needs at least one instance (got \(count)).") }
         let inst = try installation ?? NgspiceInstallation.locate()
-        instances = try (0..<count).map { _ in try SpiceInstance(installation: inst) }
+        instances = try (0..<count).map { _ in try SpiceInstance(installation: inst, limits: limits) }
         queue = InstanceQueue(count: count)
     }
 

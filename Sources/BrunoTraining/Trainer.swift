@@ -20,6 +20,7 @@ public struct Trainer {
     public init(config: TrainingConfig) throws {
         self.config = config
         data = try ExperimentData.load(config)
+        try MemoryEstimate(config, data: data).check()
         (network, cards) = try Network.build(config, data: data)
     }
 
@@ -249,6 +250,9 @@ public struct Trainer {
             var lossSum = 0.0, correct = 0, stored = 0
             let batches = (trainCount + config.batch - 1) / config.batch
             for bi in 0..<batches {
+                if let signal = Interruption.requested {
+                    throw TrainingError.interrupted(signal: signal, epoch: epoch, folder: out.path)
+                }
                 let b = batch(data.train, order[(bi * config.batch)..<min(trainCount, (bi + 1) * config.batch)])
                 var rng = SeededRandom(seed: config.seed).derived(UInt64(epoch) << 24 | UInt64(bi) | 1 << 60)
                 let pass = network.forward(b.x, steps: b.steps, batch: b.size, rng: &rng)
@@ -265,6 +269,9 @@ public struct Trainer {
             // Before anything of the epoch is evaluated, checked in SPICE or written.
             if let (tensor, index) = network.firstNonFiniteParameter() ?? optimizer.firstNonFiniteState() {
                 throw TrainingError.nonFiniteParameters(epoch: epoch, tensor: tensor, index: index)
+            }
+            if let signal = Interruption.requested {
+                throw TrainingError.interrupted(signal: signal, epoch: epoch, folder: out.path)
             }
             let chip = chip()
             let valid = evaluate(data.valid, chip: chip, stream: 0xE0A1 &+ UInt64(epoch))
@@ -377,6 +384,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteParameters(epoch: Int, tensor: String, index: Int)
     /// The epoch's metrics or checkpoint could not be encoded (a non-finite figure); nothing of it was written.
     case unwritableEpoch(epoch: Int, reason: String)
+    /// The run would need more memory than the machine has (estimated before allocating).
+    case tooLarge(estimate: MemoryEstimate, available: Double)
+    /// SIGINT or SIGTERM arrived during `epoch`; it was abandoned, the run folder holds epochs before it.
+    case interrupted(signal: Int32, epoch: Int, folder: String)
 
     public var description: String {
         switch self {
@@ -391,6 +402,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "after epoch \(e) the \(tensor) holds a non-finite value (element \(i)); nothing of this epoch was "
                 + "written and the last checkpoint is kept. Lower the learning rate, the device variation or the input "
                 + "scale, or check the device cards"
+        case .tooLarge(let estimate, let available):
+            let hint = estimate.fineTapeBytes > estimate.activationBytes
+                ? "felif.mode = \"bruno\" or \"bptt_checkpointed\" keeps no sub-steps; or lower fine_steps or the batch"
+                : "lower run.batch, the layer widths or the sequence length"
+            return "this run needs about \(estimate.summary) of memory, more than 80 % of this machine's "
+                + String(format: "%.3g GB", available / 1e9) + ": \(hint)"
+        case .interrupted(let signal, let e, let folder):
+            let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+            let done = e > 1 ? "continues after epoch \(e - 1)" : "starts from the beginning"
+            return "\(name) during epoch \(e): the epoch was abandoned and nothing of it was written; "
+                + "`bruno train` with the same --config/--set and `--out \(folder) --resume` \(done)"
         case .unwritableEpoch(let e, let why):
             return "epoch \(e) could not be recorded (\(why)); nothing of it was written and the last checkpoint is kept"
         }

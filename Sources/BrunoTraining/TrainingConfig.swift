@@ -147,7 +147,7 @@ public struct TrainingConfig: Sendable {
         if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "hidden", "hidden_alpha", "hidden_beta", "output", "output_size",
                                                       "output_beta", "synapses", "bits", "read_noise", "programming_noise", "init_gain",
                                                       "felif_output", "readout", "input_scale"]) {
-            encoding = try n.int("encoding", default: encoding, in: 1...65_536)
+            encoding = try n.int("encoding", default: encoding, in: 0...65_536)  // 0: inputs go straight in
             if n.table["encoding_gain"] != nil {
                 let g = try n.doubles("encoding_gain")
                 guard g.count == 2, g[0] > 0, g[1] >= g[0] else { throw n.error("encoding_gain", "[lowest, highest] with 0 < lowest ≤ highest") }

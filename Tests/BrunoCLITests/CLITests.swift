@@ -134,4 +134,42 @@ final class CLITests: XCTestCase {
         let metrics = try String(contentsOfFile: "\(out)/train/metrics.jsonl", encoding: .utf8)
         XCTAssertTrue(metrics.contains("\"validation\""), metrics)
     }
+
+    func testSigintStopsTrainingCleanlyAndTheRunResumes() throws {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("run")
+        let small = ["--set", "run.batch=16", "--set", "data.train_per_class=3", "--set", "data.valid_per_class=1",
+                     "--set", "data.test_per_class=1", "--set", "data.steps=30", "--set", "network.encoding=24",
+                     "--set", "network.hidden=[16]", "--set", "felif.fine_steps=10", "--set", "run.epochs=12"]
+        let p = Process()
+        p.executableURL = Self.executable
+        p.arguments = ["train"] + small + ["--out", out.path]
+        p.currentDirectoryURL = Self.packageRoot
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        // Interrupt once the first epoch is on disk, i.e. during a later epoch.
+        let checkpoint = out.appendingPathComponent("checkpoint.json")
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !FileManager.default.fileExists(atPath: checkpoint.path) && Date() < deadline && p.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertTrue(p.isRunning, "the run ended before it could be interrupted")
+        p.interrupt()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130, stderr)
+        XCTAssertTrue(stderr.contains("SIGINT received"), stderr)
+        XCTAssertTrue(stderr.contains("nothing of it was written") && stderr.contains("--resume"), stderr)
+        // What is on disk is a whole run of the finished epochs: it resumes to the end.
+        let lines = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        XCTAssertGreaterThanOrEqual(lines.count, 1)
+        XCTAssertLessThan(lines.count, 12)
+        let resumed = try Self.bruno(["train"] + small + ["--out", out.path, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let all = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertEqual(all.split(separator: "\n").count, 12)
+    }
 }

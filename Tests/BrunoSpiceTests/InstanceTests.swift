@@ -21,6 +21,30 @@ final class InstanceTests: XCTestCase {
         XCTAssertLessThan(try Fixtures.rcError(try XCTUnwrap(last)), 1e-4)
     }
 
+    func testRecoveriesFromFatalErrorsKeepMemoryBounded() throws {
+        // An undefined parameter makes ngspice call ControlledExit; each recovery loads a fresh library copy.
+        let cycles = Int(ProcessInfo.processInfo.environment["BRUNO_RECOVERY_CYCLES"] ?? "") ?? 1000
+        let spice = try SpiceInstance()
+        let fatal = try Fixtures.netlist("fatal\nV1 in 0 DC 1\nR1 in 0 {undefinedparameter}\n.op\n.end\n")
+        let rc = try Fixtures.netlist(Fixtures.rc)
+        func recover() {
+            XCTAssertThrowsError(try spice.simulate(fatal)) { error in
+                guard case .undefinedParameter? = error as? SpiceError else { return XCTFail("\(error)") }
+            }
+        }
+        for _ in 0..<20 { recover() }
+        _ = try spice.simulate(rc)
+        let before = Fixtures.residentBytes(), generation = spice.generation
+        for _ in 0..<cycles { recover() }
+        XCTAssertLessThan(try Fixtures.rcError(try spice.simulate(rc)), 1e-4, "the instance works after the recoveries")
+        let growth = Fixtures.residentBytes() - before
+        XCTAssertEqual(spice.generation - generation, cycles, "every failure reloaded the library")
+        // Issue #14's goal is < 5 MB per 1000; measured 113 MB per 1000 after closing the code models (was 530 MB).
+        // This bound guards the improvement until the rest of ngspice's per-load heap is found.
+        XCTAssertLessThan(growth, cycles * 200 << 10, "RSS grew by \(growth >> 10) kB over \(cycles) recoveries")
+        print("RSS growth over \(cycles) recoveries: \(growth >> 10) kB")
+    }
+
     func testTwoInstancesInParallelMatchSequentialRuns() async throws {
         let pool = try SpicePool(count: 2)
         let rc = try Fixtures.netlist(Fixtures.rc)

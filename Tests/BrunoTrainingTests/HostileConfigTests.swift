@@ -48,6 +48,29 @@ final class HostileConfigTests: XCTestCase {
         }
     }
 
+    func testRunsThatWouldNotFitInMemoryAreRefusedBeforeAllocating() async throws {
+        for overrides in [["felif.mode=\"bptt\"", "felif.fine_steps=100000"], ["network.hidden=[65536, 65536]"]] {
+            let config = try TrainingConfig.load(experiment, overrides: overrides)
+            XCTAssertThrowsError(try Trainer(config: config), "\(overrides)") { error in
+                guard case .tooLarge(let estimate, _)? = error as? TrainingError else { return XCTFail("\(error)") }
+                XCTAssertGreaterThan(estimate.totalBytes, MemoryEstimate.availableBytes * 0.8)
+                XCTAssertTrue("\(error)".contains("GB"), "\(error)")
+            }
+        }
+        // The estimate bounds what a run really keeps for its backward pass (fine-grid BPTT, where it matters).
+        let small = try TrainingConfig.load(experiment, overrides: TrainerTests.small + ["felif.mode=\"bptt\"", "run.epochs=1"])
+        var trainer = try Trainer(config: small)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-mem-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let metrics = try await trainer.run(out: out, resume: false) { _ in }
+        let estimate = MemoryEstimate(small, data: trainer.data)
+        XCTAssertGreaterThan(estimate.fineTapeBytes, 0)
+        XCTAssertGreaterThanOrEqual(estimate.fineTapeBytes + estimate.activationBytes, metrics[0].backwardStoreMB * 1e6)
+        // And the default experiment is far from the limit.
+        let standard = try TrainingConfig.load(experiment)
+        XCTAssertLessThan(MemoryEstimate(standard, data: try ExperimentData.load(standard)).totalBytes, 4e9)
+    }
+
     func testNulBytesAndInvalidUTF8InATomlAreErrorsWithTheLine() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-toml-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
