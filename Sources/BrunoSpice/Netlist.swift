@@ -284,9 +284,16 @@ public struct Netlist: Sendable, Equatable {
 
     /// The words after a line's directive (`.lib`, `.include`, …), without a trailing comment.
     static func directiveArguments(of text: String) -> [String] {
-        let code = Netlist.stripComment(text).drop { $0 == " " || $0 == "\t" }
-        let rest = code.drop { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "'" }
-        return rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        afterDirective(text).split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    }
+
+    /// What follows a line's first word (a directive may run straight into a quote: `.inc"file"`), without the
+    /// trailing comment and the blanks before it.
+    static func afterDirective(_ text: String) -> Substring {
+        Substring(Netlist.stripComment(text))
+            .drop { $0 == " " || $0 == "\t" }
+            .drop { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "'" }
+            .drop { $0 == " " || $0 == "\t" }
     }
 
     /// The file an include directive names, resolved against `base`, with the directive and the library section
@@ -298,9 +305,7 @@ public struct Netlist: Sendable, Equatable {
         let key = Netlist.keyword(of: text)
         let isLib = key.hasPrefix(".lib")
         guard key.hasPrefix(".inc") || isLib else { return nil }
-        var rest = Substring(Netlist.stripComment(text)).drop { $0 == " " || $0 == "\t" }
-        rest = rest.drop { $0 != " " && $0 != "\t" && $0 != "\"" && $0 != "'" }
-        rest = rest.drop { $0 == " " || $0 == "\t" }
+        let rest = afterDirective(text)
         var path: String
         var tail = ""
         if let q = rest.first, q == "\"" || q == "'" {
