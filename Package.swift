@@ -25,10 +25,12 @@ let package = Package(
         // Types of ngspice's `sharedspice.h` (behind a shim that includes <stdbool.h>). Not linked:
         // BrunoSpice dlopens private copies of libngspice so that instances can be reloaded and run in parallel.
         .target(name: "CNgspice"),
+        // Heap scopes for the private library copies: what a copy allocates is freed when it is unloaded.
+        .target(name: "CSpiceHeap"),
         // In-process ngspice: library loading, instances, netlist handling, typed errors, results.
         .target(
             name: "BrunoSpice",
-            dependencies: ["CNgspice", "BrunoSupport", .product(name: "Numerics", package: "swift-numerics")]
+            dependencies: ["CNgspice", "CSpiceHeap", "BrunoSupport", .product(name: "Numerics", package: "swift-numerics")]
         ),
         // Shared plumbing: atomic file writes, CSV/JSON/SVG output, seeded random numbers.
         .target(name: "BrunoSupport"),

@@ -141,6 +141,7 @@ final class NgspiceSession: @unchecked Sendable {
             lib.close()
             throw SpiceError.libraryLoadFailed(path: installation.library.path, reason: "ngspice found no spinit; install the `ngspice` package (it ships spinit and the code models)")
         }
+        lib.scopeCodeModels()
         library = lib
         return lib
     }
