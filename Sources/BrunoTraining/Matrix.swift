@@ -54,12 +54,13 @@ public enum MatrixProduct {
         return out
     }
 
-    /// aᵀ · b (weight gradients: inputsᵀ · output gradients). The row range is split over the workers and the
-    /// partial sums added in worker order.
+    /// aᵀ · b (weight gradients: inputsᵀ · output gradients). The row range is split into a fixed number of
+    /// parts (`reductionParts`, not the worker count) whose partial sums are added in part order, so the result
+    /// is bit-identical on any number of threads and a run resumes identically with another `BRUNO_THREADS`.
     public static func multiplyTransposingLeft(_ a: Matrix, _ b: Matrix, sparse: Bool? = nil) -> Matrix {
         precondition(a.rows == b.rows, "product of (\(a.rows)×\(a.cols))ᵀ and \(b.rows)×\(b.cols)")
         let useSparse = sparse ?? (a.density < sparseDensity)
-        let parts = max(1, min(Parallel.workers, a.rows / 64))
+        let parts = max(1, min(reductionParts, a.rows / 64))
         var partials = [[Float]](repeating: [], count: parts)
         partials.withUnsafeMutableBufferPointer { pb in
             let out = UncheckedBox(pb)
@@ -96,6 +97,10 @@ public enum MatrixProduct {
         dense(a, b.transposed, into: &out)
         return out
     }
+
+    /// Parts of a weight-gradient reduction: at least the cores of the machines Bruno runs on, few enough that the
+    /// partial sums stay small.
+    static let reductionParts = 8
 
     /// y += x · a over n floats.
     @inline(__always) static func axpy(_ x: Float, _ a: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -145,12 +145,54 @@ public struct Trainer {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
         let cp: Checkpoint
         do { cp = try JSONDecoder().decode(Checkpoint.self, from: data) } catch { throw TrainingError.badCheckpoint(url.path, "\(error)") }
+        let folderConfig = try Trainer.checkRunFolder(run, checkpoint: cp)
         let shapes = network.parameters.map(\.count)
         guard cp.parameters.map(\.count) == shapes else {
             throw TrainingError.badCheckpoint(url.path, "parameter shapes \(cp.parameters.map(\.count)) do not match the network's \(shapes)")
         }
+        // A FeLIF card the run recalibrated itself (inside the folder) replaces the config's, unless --set names
+        // another card.
+        if let recalibrated = cp.cards.felif, recalibrated != cards.felif, recalibrated.hasPrefix(run.standardizedFileURL.path),
+           cards.felif == folderConfig.felifCard.path {
+            try useFeLIFCard(URL(fileURLWithPath: recalibrated))
+        }
         network.parameters = cp.parameters
         return cp.epoch
+    }
+
+    /// What every reader of a run folder (export, evaluate, validate) checks before trusting it: `config.toml`,
+    /// `run.json` and `checkpoint.json` belong to one run, and the cards the checkpoint trained on are still the
+    /// files it recorded. A folder mixed by two writers, or a card edited since, is refused with what differs.
+    /// Returns the folder's config (without overrides).
+    static func checkRunFolder(_ run: URL, checkpoint cp: Checkpoint) throws -> TrainingConfig {
+        let configURL = run.appendingPathComponent("config.toml")
+        let folderConfig = try TrainingConfig.load(configURL)
+        let hash = SHA256.hex(Data(folderConfig.resolvedText.utf8))
+        guard hash == cp.configSHA256 else {
+            throw TrainingError.mixedRunFolder(run.path, "config.toml (SHA-256 \(hash.prefix(12))…) is not the config "
+                + "checkpoint.json was trained with (\(cp.configSHA256.prefix(12))…)")
+        }
+        let recordURL = run.appendingPathComponent("run.json")
+        if let record = FileManager.default.contents(atPath: recordURL.path) {
+            let object = (try? JSONSerialization.jsonObject(with: record)) as? [String: Any]
+            guard let recorded = object?["config_sha256"] as? String else {
+                throw TrainingError.mixedRunFolder(run.path, "run.json is not a run record (no config_sha256)")
+            }
+            guard recorded == cp.configSHA256 else {
+                throw TrainingError.mixedRunFolder(run.path, "run.json records config \(recorded.prefix(12))…, "
+                    + "checkpoint.json was trained with \(cp.configSHA256.prefix(12))…")
+            }
+        }
+        for (path, recorded) in [(cp.cards.felif, cp.cards.felifSHA256), (cp.cards.rram, cp.cards.rramSHA256)] {
+            guard let path, let recorded else { continue }
+            let now = try? SHA256.hex(ofFile: URL(fileURLWithPath: path))
+            guard now == recorded else {
+                throw TrainingError.mixedRunFolder(run.path, "the card \(path) is "
+                    + (now.map { "not the file the checkpoint trained on (SHA-256 then \(recorded.prefix(12))…, now \($0.prefix(12))…)" }
+                        ?? "missing (the checkpoint trained on it)"))
+            }
+        }
+        return folderConfig
     }
 
     /// The chip the run evaluates on: every weight programmed once from the run's chip stream.
@@ -388,6 +430,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case tooLarge(estimate: MemoryEstimate, available: Double)
     /// SIGINT or SIGTERM arrived during `epoch`; it was abandoned, the run folder holds epochs before it.
     case interrupted(signal: Int32, epoch: Int, folder: String)
+    /// The files of a run folder do not belong to one run, or a card changed since the checkpoint.
+    case mixedRunFolder(String, String)
 
     public var description: String {
         switch self {
@@ -413,6 +457,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             let done = e > 1 ? "continues after epoch \(e - 1)" : "starts from the beginning"
             return "\(name) during epoch \(e): the epoch was abandoned and nothing of it was written; "
                 + "`bruno train` with the same --config/--set and `--out \(folder) --resume` \(done)"
+        case .mixedRunFolder(let d, let why):
+            return "\(d): \(why); the folder does not hold one consistent run. Train again into a fresh --out "
+                + "(or restore the files of the run)"
         case .unwritableEpoch(let e, let why):
             return "epoch \(e) could not be recorded (\(why)); nothing of it was written and the last checkpoint is kept"
         }

@@ -16,9 +16,10 @@ final class CLITests: XCTestCase {
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
-    static func bruno(_ arguments: [String], in directory: URL? = nil) throws -> Run {
+    static func bruno(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = executable
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.arguments = arguments
         p.currentDirectoryURL = directory ?? packageRoot
         let out = Pipe(), err = Pipe()
@@ -133,6 +134,44 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(report.contains("## SPICE agreement") && report.contains("of the training wall time"), report)
         let metrics = try String(contentsOfFile: "\(out)/train/metrics.jsonl", encoding: .utf8)
         XCTAssertTrue(metrics.contains("\"validation\""), metrics)
+    }
+
+    func testARunResumedWithAnotherThreadCountIsBitIdentical() throws {
+        // Issue #14: reductions are split into a fixed number of parts, not by the worker count, so a run
+        // interrupted on two threads and resumed on one ends with the weights of a one-thread run.
+        let dir = try temporaryDirectory()
+        let small = ["--set", "run.batch=16", "--set", "data.train_per_class=3", "--set", "data.valid_per_class=1",
+                     "--set", "data.test_per_class=1", "--set", "data.steps=30", "--set", "network.encoding=24",
+                     "--set", "network.hidden=[96]", "--set", "felif.fine_steps=10", "--set", "run.epochs=3"]
+        let straight = dir.appendingPathComponent("straight"), split = dir.appendingPathComponent("split")
+        let a = try Self.bruno(["train"] + small + ["--out", straight.path], environment: ["BRUNO_THREADS": "1"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let p = Process()
+        p.executableURL = Self.executable
+        p.arguments = ["train"] + small + ["--out", split.path]
+        p.currentDirectoryURL = Self.packageRoot
+        p.environment = ProcessInfo.processInfo.environment.merging(["BRUNO_THREADS": "2"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while !FileManager.default.fileExists(atPath: split.appendingPathComponent("checkpoint.json").path) && Date() < deadline && p.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTAssertTrue(p.isRunning, "the run ended before it could be interrupted")
+        p.interrupt()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        let b = try Self.bruno(["train"] + small + ["--out", split.path, "--resume"], environment: ["BRUNO_THREADS": "1"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(b.stderr.contains("resuming") || b.stdout.contains("resuming"), b.stdout + b.stderr)
+        func parameters(_ run: URL) throws -> [[Double]] {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("checkpoint.json"))) as? [String: Any]
+            return try XCTUnwrap(object?["parameters"] as? [[Double]])
+        }
+        let x = try parameters(straight).joined(), y = try parameters(split).joined()
+        let differing = zip(x, y).filter { $0 != $1 }.count
+        XCTAssertTrue(x.count == y.count && differing == 0, "resumed on another thread count: \(differing) of \(x.count) weights differ")
     }
 
     func testSigintStopsTrainingCleanlyAndTheRunResumes() throws {

@@ -88,6 +88,11 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(h2.count, 2)
         guard case .felif(let g, _)? = resumed.network.layers.last else { return XCTFail("no FeLIF output layer") }
         XCTAssertEqual(g.devices[0].threshold, 2.3)
+        // So do the readers of the folder (export, evaluate, validate).
+        var reader = try Trainer(config: try TrainingConfig.load(out.appendingPathComponent("config.toml")))
+        XCTAssertEqual(try reader.loadCheckpoint(from: out), 2)
+        guard case .felif(let r, _)? = reader.network.layers.last else { return XCTFail("no FeLIF output layer") }
+        XCTAssertEqual(r.devices[0].threshold, 2.3)
     }
 
     func testConfigErrorsNameTheKeyAndWhatWasExpected() {
@@ -110,6 +115,43 @@ final class TrainerTests: XCTestCase {
         await assertThrows(try await t.run(out: out, resume: false) { _ in }, containing: "--resume")
         var changed = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: Self.small + ["run.epochs=1", "optimizer.learning_rate=1e-4"]))
         await assertThrows(try await changed.run(out: out, resume: true) { _ in }, containing: "config")
+    }
+
+    func testReadersRefuseARunFolderMixedFromTwoRunsOrAnEditedCard() async throws {
+        // Issue #14: export/evaluate/validate load a run through loadCheckpoint, which must refuse a folder whose
+        // config.toml, run.json and checkpoint.json come from different runs, or whose card changed since.
+        let a = temporaryFolder(), b = temporaryFolder(), cards = temporaryFolder()
+        try FileManager.default.createDirectory(at: cards, withIntermediateDirectories: true)
+        let rram = cards.appendingPathComponent("rram.card.json")
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("calibration/rram.card.json"), to: rram)
+        let base = Self.small + ["run.epochs=1", "devices.rram_card=\"\(rram.path)\""]
+        var first = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: base))
+        try await first.run(out: a, resume: false) { _ in }
+        var second = try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: base + ["optimizer.learning_rate=1e-4"]))
+        try await second.run(out: b, resume: false) { _ in }
+        func load() throws -> Int {
+            var reader = try Trainer(config: try TrainingConfig.load(a.appendingPathComponent("config.toml")))
+            return try reader.loadCheckpoint(from: a)
+        }
+        XCTAssertEqual(try load(), 1, "a consistent folder loads")
+        let fm = FileManager.default
+        for (file, expected) in [("config.toml", "is not the config checkpoint.json was trained with"), ("run.json", "run.json records config")] {
+            let kept = try Data(contentsOf: a.appendingPathComponent(file))
+            try fm.removeItem(at: a.appendingPathComponent(file))
+            try fm.copyItem(at: b.appendingPathComponent(file), to: a.appendingPathComponent(file))
+            XCTAssertThrowsError(try load(), file) { XCTAssertTrue("\($0)".contains(expected), "\($0)") }
+            try kept.write(to: a.appendingPathComponent(file))
+        }
+        XCTAssertEqual(try load(), 1)
+        var card = try String(contentsOf: rram, encoding: .utf8)
+        card += "\n"
+        try card.write(to: rram, atomically: true, encoding: .utf8)
+        var reader = try Trainer(config: try TrainingConfig.load(a.appendingPathComponent("config.toml")))
+        XCTAssertThrowsError(try reader.loadCheckpoint(from: a)) {
+            XCTAssertTrue("\($0)".contains("is not the file the checkpoint trained on"), "\($0)")
+        }
+        try fm.removeItem(at: rram)
+        XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("rram.card.json"), "\($0)") }
     }
 
     func testCardWithWrongUnitsIsRefused() throws {
