@@ -123,8 +123,9 @@ public struct DeviceCard: Codable, Sendable, Equatable {
     }
 
     public static func load(_ url: URL) throws -> DeviceCard {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ProtocolError(file: url.path, "card not found")
+        let data: Data
+        do { data = try BoundedFile.read(url) } catch let refusal as BoundedFile.Refusal {
+            throw ProtocolError(file: url.path, refusal.reason == "file not found" ? "card not found" : refusal.reason)
         }
         // Check the format and version before decoding the rest, so an old or foreign file says what it is.
         guard let head = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

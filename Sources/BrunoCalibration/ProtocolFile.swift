@@ -150,9 +150,9 @@ package struct StrictTable {
     /// Parses a TOML file. A NUL byte or a byte that is not UTF-8 is an error naming its line: TOMLKit's parser
     /// stops at a NUL and would silently drop the rest of the file.
     package static func parse(_ url: URL) throws -> TOMLTable {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            let exists = FileManager.default.fileExists(atPath: url.path)
-            throw ProtocolError(file: url.path, exists ? "cannot be read (permission denied?)" : "file not found")
+        let data: Data
+        do { data = try BoundedFile.read(url) } catch let refusal as BoundedFile.Refusal {
+            throw ProtocolError(file: url.path, refusal.reason)
         }
         func line(at offset: Int) -> Int { data.prefix(offset).reduce(1) { $0 + ($1 == 10 ? 1 : 0) } }
         if let nul = data.firstIndex(of: 0) {
@@ -162,6 +162,10 @@ package struct StrictTable {
             let bad = firstInvalidUTF8(data) ?? 0
             throw ProtocolError(file: url.path, "line \(line(at: bad)): a byte that is not UTF-8; TOML is UTF-8 text")
         }
+        if let bad = unsafeTableHeaderLine(text) {
+            throw ProtocolError(file: url.path, "line \(bad): a table header must be [name] or [name.sub] "
+                + "(a letter, digit, '_', '-' or a quoted name after the '[')")
+        }
         do {
             return try TOMLTable(string: text)
         } catch let e as TOMLParseError {
@@ -169,6 +173,62 @@ package struct StrictTable {
         } catch {
             throw ProtocolError(file: url.path, "\(error)")
         }
+    }
+
+    /// The first line holding a table header that TOMLKit's parser (toml++ 3) cannot reject safely, or nil.
+    ///
+    /// Why: after a `[` that opens a header, toml++ *assumes* a key character or a quote follows; anything else
+    /// (`[` at the end of a line, `[ #`, `[=`, `[.x]`) fails an assertion in debug builds (the process aborts)
+    /// and is undefined behaviour in release builds. Headers are found with a small lexer that skips strings,
+    /// comments and the brackets of array values, so `[` inside a value is never mistaken for one.
+    package static func unsafeTableHeaderLine(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        var i = 0, line = 1, depth = 0  // depth: open brackets/braces of a value
+        var atLineStart = true
+        func isKeyStart(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
+                || c == 0x22 || c == 0x27 || c == 0x5D
+        }
+        func starts(_ s: String, at k: Int) -> Bool {
+            let u = Array(s.utf8)
+            return k + u.count <= bytes.count && Array(bytes[k..<(k + u.count)]) == u
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == 0x0A { line += 1; atLineStart = true; i += 1; continue }
+            if c == 0x20 || c == 0x09 || c == 0x0D { i += 1; continue }
+            if c == 0x23 {  // a comment to the end of the line
+                while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+                continue
+            }
+            if c == 0x5B && depth == 0 && atLineStart {  // a table header
+                var k = i + 1
+                if k < bytes.count && bytes[k] == 0x5B { k += 1 }
+                while k < bytes.count && (bytes[k] == 0x20 || bytes[k] == 0x09) { k += 1 }
+                if k >= bytes.count || !isKeyStart(bytes[k]) { return line }
+                while i < bytes.count && bytes[i] != 0x0A && bytes[i] != 0x23 && bytes[i] != 0x22 && bytes[i] != 0x27 { i += 1 }
+                atLineStart = false
+                continue
+            }
+            atLineStart = false
+            if c == 0x22 || c == 0x27 {  // strings: basic, literal, and their multi-line forms
+                let triple = starts(c == 0x22 ? "\"\"\"" : "'''", at: i)
+                i += triple ? 3 : 1
+                while i < bytes.count {
+                    if bytes[i] == 0x0A { if !triple { break }; line += 1 }
+                    if c == 0x22 && bytes[i] == 0x5C { i += 2; continue }  // an escape
+                    if bytes[i] == c && (!triple || starts(c == 0x22 ? "\"\"\"" : "'''", at: i)) {
+                        i += triple ? 3 : 1
+                        break
+                    }
+                    i += 1
+                }
+                continue
+            }
+            if c == 0x5B || c == 0x7B { depth += 1 } else if (c == 0x5D || c == 0x7D) && depth > 0 { depth -= 1 }
+            i += 1
+        }
+        return nil
     }
 
     /// Offset of the first byte that does not start or continue a UTF-8 sequence (nil if none is found).

@@ -1,3 +1,4 @@
+import BrunoSupport
 import Foundation
 
 /// Bach chorales (JSB) for next-step prediction: each chorale is a piano roll of 54 keys (MIDI 43…96) at
@@ -17,8 +18,9 @@ public enum JSBChorales {
         guard splits.contains(split) else {
             throw DataError(file: file, "unknown split '\(split)'; expected one of \(splits.joined(separator: ", "))")
         }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw DataError(file: file, "file not found or unreadable")
+        let data: Data
+        do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch let refusal as BoundedFile.Refusal {
+            throw DataError(file: file, refusal.reason)
         }
         let root: Any
         do {

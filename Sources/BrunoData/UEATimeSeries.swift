@@ -28,11 +28,22 @@ public enum UEATimeSeries {
 
     public static func load(_ url: URL, options: Options = Options()) throws -> SequenceDataset {
         let file = url.path
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-            throw DataError(file: file, "file not found or not UTF-8 text")
+        let data: Data
+        do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch let refusal as BoundedFile.Refusal {
+            throw DataError(file: file, refusal.reason)
+        }
+        if let nul = data.firstIndex(of: 0) {
+            let line = data[..<nul].reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+            throw DataError(file: file, location: "line \(line)", "a NUL byte; a .ts file is text")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError(file: file, "not UTF-8 text")
         }
         return try parse(text, file: file, options: options)
     }
+
+    /// Most grid steps one case may have (a time stamp of 1e9 would otherwise allocate without bound).
+    public static let maxSteps = 10_000_000
 
     public static func parse(_ text: String, file: String, options: Options = Options()) throws -> SequenceDataset {
         guard options.samplePeriod > 0, options.gridStep > 0 else {
@@ -50,7 +61,10 @@ public enum UEATimeSeries {
             if !inData {
                 guard line.hasPrefix("@") else { throw DataError(file: file, location: "line \(lineNo)", "expected a @key header line or @data, found '\(line.prefix(40))'") }
                 let parts = line.dropFirst().split(separator: " ", maxSplits: 1).map(String.init)
-                let key = parts[0].lowercased()
+                guard let first = parts.first else {
+                    throw DataError(file: file, location: "line \(lineNo)", "'@' without a key; expected @key value or @data")
+                }
+                let key = first.lowercased()
                 if key == "data" { inData = true; continue }
                 let value = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
                 header[key] = value
@@ -100,7 +114,13 @@ public enum UEATimeSeries {
             // The common time span of all dimensions, on the grid.
             let start = c.dims.map { $0.first!.0 }.max()!, end = c.dims.map { $0.last!.0 }.min()!
             guard end >= start else { throw DataError(file: file, location: "line \(c.line)", "dimensions do not overlap in time") }
-            let steps = Int(((end - start) / options.gridStep).rounded(.down)) + 1
+            let span = ((end - start) / options.gridStep).rounded(.down)
+            guard span.isFinite, span < Double(maxSteps) else {
+                throw DataError(file: file, location: "line \(c.line)", "the series spans "
+                    + String(format: "%.3g", span + 1) + " steps of the grid, more than \(maxSteps); check the time "
+                    + "stamps or raise sample_period")
+            }
+            let steps = Int(span) + 1
             var values = [Float](repeating: 0, count: steps * channels)
             let grid = (0..<steps).map { start + Double($0) * options.gridStep }
             for (d, series) in c.dims.enumerated() {

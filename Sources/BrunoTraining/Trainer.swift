@@ -142,7 +142,11 @@ public struct Trainer {
     /// Loads the parameters of a run's last checkpoint into this trainer's network (whose shape must match).
     public mutating func loadCheckpoint(from run: URL) throws -> Int {
         let url = run.appendingPathComponent("checkpoint.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
+        guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
+        let data: Data
+        do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch {
+            throw TrainingError.badCheckpoint(url.path, "\(error)")
+        }
         let cp: Checkpoint
         do { cp = try JSONDecoder().decode(Checkpoint.self, from: data) } catch { throw TrainingError.badCheckpoint(url.path, "\(error)") }
         let folderConfig = try Trainer.checkRunFolder(run, checkpoint: cp)

@@ -105,7 +105,11 @@ public struct TrainingConfig: Sendable {
             }
             return raw
         }
-        let parsed: TOMLValueConvertible = (try? TOMLTable(string: "v = \(raw)")).flatMap { $0["v"] }.map(copy) ?? raw
+        guard !raw.contains(where: \.isNewline), !raw.contains("\u{0}") else {
+            throw ProtocolError(file: file, "--set '\(table).\(name)': a value is one line of text (no newline or NUL)")
+        }
+        let parsed: TOMLValueConvertible = StrictTable.unsafeTableHeaderLine("v = \(raw)") != nil ? raw
+            : (try? TOMLTable(string: "v = \(raw)")).flatMap { $0["v"] }.map(copy) ?? raw
         if root[table] == nil { root[table] = TOMLTable() }
         guard let t = root[table]?.table else { throw ProtocolError(file: file, "--set '\(override)': '\(table)' is not a table") }
         t[name] = parsed
