@@ -3,6 +3,7 @@ import BrunoCalibration
 import BrunoData
 import BrunoDevices
 import BrunoSpice
+import BrunoSupport
 import BrunoTraining
 import BrunoValidation
 import Foundation
@@ -26,6 +27,10 @@ struct Validate: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.toml").path) else {
                 throw CLIError("\(runFolder): not a run folder (no config.toml); train one with `bruno train --out \(runFolder)`")
             }
+            // validation.jsonl and the plot go into the run folder: not while a training writes there.
+            let lock = try RunFolderLock(folder)
+            defer { lock.release() }
+            _ = AtomicFile.removeStaleTemporaries(in: folder)
             let c = try TrainingConfig.load(folder.appendingPathComponent("config.toml"), overrides: overrides)
             var t = try Trainer(config: c)
             let epoch = try t.loadCheckpoint(from: folder)

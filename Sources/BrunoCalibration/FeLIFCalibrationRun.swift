@@ -16,6 +16,12 @@ public struct FeLIFCalibrationRun: Sendable {
     }
 
     public func run(pool: SpicePool, out: URL, log: @escaping @Sendable (String) -> Void) async throws -> DeviceCard {
+        // One writer per output folder; temporaries of a killed earlier run are removed first.
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let lock = try RunFolderLock(out)
+        defer { lock.release() }
+        let stale = AtomicFile.removeStaleTemporaries(in: out)
+        if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
         let p = protocolFile
         let netlistURL = netlistOverride ?? p.netlist
         let netlist = try Netlist(contentsOf: netlistURL)

@@ -72,6 +72,12 @@ public struct RRAMCalibrationRun: Sendable {
     }
 
     public func run(pool: SpicePool, library: DeviceLibrary, out: URL, log: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+        // One writer per output folder; temporaries of a killed earlier run are removed first.
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let lock = try RunFolderLock(out)
+        defer { lock.release() }
+        let stale = AtomicFile.removeStaleTemporaries(in: out)
+        if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
         let p = protocolFile
         let netlistURL = netlistOverride ?? p.netlist
         var programmer = RRAMProgrammer(library: library)

@@ -71,6 +71,11 @@ public struct RunExport: Sendable {
         let (trainer, epoch) = try load()
         let fm = FileManager.default
         try fm.createDirectory(at: out, withIntermediateDirectories: true)
+        // One writer per export folder; temporaries of a killed earlier export are removed first.
+        let lock = try RunFolderLock(out)
+        defer { lock.release() }
+        _ = AtomicFile.removeStaleTemporaries(in: out)
+        _ = AtomicFile.removeStaleTemporaries(in: out.appendingPathComponent("models"))
         var files: [String] = []
         func put(_ name: String, _ data: Data) throws {
             try AtomicFile.write(data, to: out.appendingPathComponent(name))
