@@ -103,6 +103,13 @@ enum SpiceDiagnostics {
                 return netlist.location(ofLineAt: i)
             }
         }
+        // "bad type given for option NAME": the .option(s) line setting NAME.
+        if let (name, _) = firstCapture(#"bad type given for option\s+([A-Za-z_][A-Za-z0-9_]*)"#, in: lines) {
+            for i in netlist.deckLineIndices.dropFirst() where Netlist.keyword(of: netlist.lines[i].text).hasPrefix(".opt")
+                && netlist.lines[i].text.range(of: #"\b\#(name)\b"#, options: [.regularExpression, .caseInsensitive]) != nil {
+                return netlist.location(ofLineAt: i)
+            }
+        }
         for (i, line) in printed.enumerated() where line.lowercased().contains("error") {
             // ngspice often quotes the offending line after a colon or on the next line.
             if let colon = line.range(of: ":", options: .backwards) {

@@ -243,4 +243,14 @@ final class HostileNetlistTests: XCTestCase {
         let netlist = try Fixtures.netlist("old mac file\rV1 a 0 DC 2\rR1 a 0 1k\r.op\r.end\r")
         XCTAssertEqual(try SpiceInstance().simulate(netlist)["a"]?.real.first, 2)
     }
+
+    func testAnOptionOfTheWrongTypeIsReportedAtItsLine() throws {
+        // The one netlist-fuzz failure without a location (3000 cases): ngspice names only the option.
+        let url = try write("opt\nV1 a 0 DC 2\nR1 a 0 1k\n\n.options reltol=abc\n.op\n.end\n", "opt.cir")
+        XCTAssertThrowsError(try SpiceInstance().simulate(try Netlist(contentsOf: url))) { error in
+            guard case .parse(let location?, _)? = error as? SpiceError else { return XCTFail("\(error)") }
+            XCTAssertEqual(location.line, 5)
+            XCTAssertTrue(location.text.contains("reltol=abc"), location.text)
+        }
+    }
 }
