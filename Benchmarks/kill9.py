@@ -74,7 +74,7 @@ class Harness:
             for name in files:
                 path = os.path.join(base, name)
                 rel = os.path.relpath(path, folder)
-                if ".tmp-" in name or name == ".lock":
+                if ".tmp-" in name or ".nosync" in name or name == ".lock":
                     continue  # temporaries of the killed writer: removed by the next run (checked below)
                 try:
                     data = open(path, "rb").read()
@@ -115,7 +115,7 @@ class Harness:
 
     @staticmethod
     def temporaries(folder):
-        return [os.path.join(b, n) for b, _, fs in os.walk(folder) for n in fs if ".tmp-" in n]
+        return [os.path.join(b, n) for b, _, fs in os.walk(folder) for n in fs if ".tmp-" in n or ".nosync" in n]
 
     def record(self, job, delay, killed, problems, leftover, identical, note=""):
         self.rows.append(dict(job=job, delay=round(delay, 2), killed=killed, problems=problems,
@@ -155,7 +155,7 @@ def folder_bytes(folder):
     out = {}
     for base, _, files in os.walk(folder):
         for n in files:
-            if ".tmp-" not in n and n != ".lock":
+            if ".tmp-" not in n and ".nosync" not in n and n != ".lock":
                 out[os.path.relpath(os.path.join(base, n), folder)] = open(os.path.join(base, n), "rb").read()
     return out
 

@@ -18,6 +18,28 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         public var lower: Double?
         public var upper: Double?
         public var atBound: Bool?
+        /// Where the value comes from: `netlist` (read, `place` says where), `fitted` (to the SPICE stimuli;
+        /// `netlistValue` is the netlist's own value where it has a counterpart) or `default` (Bruno's, where
+        /// the netlist has none). Nil in cards written before it was recorded.
+        public var source: String?
+        /// "file:line" of the netlist value.
+        public var place: String?
+        public var netlistValue: Double?
+
+        public init(name: String, value: Double, unit: String, fitted: Bool, stderr: Double?, lower: Double?,
+                    upper: Double?, atBound: Bool?, source: String? = nil, place: String? = nil, netlistValue: Double? = nil) {
+            self.name = name
+            self.value = value
+            self.unit = unit
+            self.fitted = fitted
+            self.stderr = stderr
+            self.lower = lower
+            self.upper = upper
+            self.atBound = atBound
+            self.source = source
+            self.place = place
+            self.netlistValue = netlistValue
+        }
     }
 
     public struct Provenance: Codable, Sendable, Equatable {
@@ -111,6 +133,19 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         return p.value
     }
 
+    /// Whether the card passed its calibration's quality gate (nil: written before gates were recorded).
+    public var passedGate: Bool? { statistics["quality_gate_passed"].map { $0 != 0 } }
+
+    /// Refuses a card that failed its quality gate, unless the user accepts it explicitly.
+    public func requirePassedGate(file: URL, accepting: Bool) throws {
+        guard passedGate == false, !accepting else { return }
+        let nrmse = statistics["held_out_nrmse_max"] ?? statistics["fitted_nrmse_max"] ?? .nan
+        let bound = statistics["quality_gate_max_heldout_nrmse"] ?? .nan
+        throw ProtocolError(file: file.path, "this card failed its calibration quality gate (held-out membrane NRMSE "
+            + String(format: "%.2f %% above the bound of %.2f %%", nrmse * 100, bound * 100) + "); recalibrate, or set "
+            + "[devices] accept_failed_card = true to train on it anyway (recorded in run.json)")
+    }
+
     /// Refuses a card of another device (e.g. an RRAM card given where a FeLIF card is expected).
     public func requireDevice(_ expected: String) throws {
         guard device == expected else { throw ProtocolError(file: "card", "expected a \(expected) card, got \(device)") }
@@ -160,11 +195,18 @@ extension FeLIFCalibrationResult {
             ("deadTime", simulation.deadTime, "s"),
         ]
         return all.map { name, value, unit in
+            let read = netlistParameters?.readings[name]
             if let k = fit.parameters.firstIndex(where: { $0.name == name }) {
                 let p = fit.parameters[k]
-                return .init(name: name, value: fit.values[k], unit: unit, fitted: true, stderr: fit.standardErrors[k], lower: p.lower, upper: p.upper, atBound: fit.atBound[k])
+                return .init(name: name, value: fit.values[k], unit: unit, fitted: true, stderr: fit.standardErrors[k], lower: p.lower,
+                             upper: p.upper, atBound: fit.atBound[k], source: "fitted", place: read?.place, netlistValue: read?.value)
             }
-            return .init(name: name, value: value, unit: unit, fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil)
+            if let read {
+                return .init(name: name, value: value, unit: unit, fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil,
+                             source: "netlist", place: read.place)
+            }
+            return .init(name: name, value: value, unit: unit, fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil,
+                         source: netlistParameters == nil ? nil : "default")
         }
     }
 

@@ -104,6 +104,8 @@ public struct FeLIFCalibration: Sendable {
     /// Membrane samples this long after a SPICE spike are not compared: the circuit's reset pulse (vpol, then
     /// vreset) is not part of the surrogate, which holds V_reset for its dead time [s].
     public var resetWindow = 50e-6
+    /// The netlist's own values (recorded in the card with their places); `start` should already hold them.
+    public var netlistParameters: FeLIFNetlistParameters?
 
     public init(netlist: Netlist, stimuli: [FeLIFStimulus], quantities: [FeLIFFitQuantity], start: FeLIFTraceSimulation = FeLIFTraceSimulation()) {
         self.netlist = netlist
@@ -187,6 +189,45 @@ public struct FeLIFCalibration: Sendable {
         return r
     }
 
+    /// `fit`, then, while two fitted quantities are more correlated than `maxCorrelation` (the stimuli cannot
+    /// separate them, e.g. area·Ps), fixes one of them at the netlist's value and fits again. Which one: the one
+    /// the netlist sets; of two, the later in the protocol's list. Each such finding is a note of the result.
+    public func fitIdentifiable(_ references: [FeLIFReference], optimizer: LevenbergMarquardt, maxCorrelation: Double)
+        throws -> FeLIFCalibrationResult
+    {
+        var current = self
+        var notes: [String] = []
+        while true {
+            var result = try current.fit(references, optimizer: optimizer)
+            let q = current.quantities, n = q.count
+            var worst: (Int, Int, Double)?
+            for i in 0..<n {
+                for j in (i + 1)..<max(n, i + 1) {
+                    guard let r = result.fit.correlation[i * n + j], abs(r) > maxCorrelation else { continue }
+                    if worst == nil || abs(r) > abs(worst!.2) { worst = (i, j, r) }
+                }
+            }
+            guard let (i, j, r) = worst else {
+                result.notes = notes + result.notes
+                return result
+            }
+            let readable = [j, i].filter { netlistParameters?.readings[q[$0].rawValue] != nil }
+            let pair = "\(q[i].rawValue) and \(q[j].rawValue) are not separable by these stimuli (correlation "
+                + String(format: "%.3f", r) + ")"
+            guard let drop = readable.first else {
+                notes.append(pair + "; neither has a counterpart in the netlist, so both stay fitted (their errors are large)")
+                result.notes = notes + result.notes
+                return result
+            }
+            notes.append(pair + "; \(q[drop].rawValue) is fixed at the netlist's value and the rest refitted")
+            current.quantities.remove(at: drop)
+            guard !current.quantities.isEmpty else {
+                result.notes = notes + result.notes
+                return result
+            }
+        }
+    }
+
     public func fit(_ references: [FeLIFReference], optimizer: LevenbergMarquardt = LevenbergMarquardt(maxIterations: 60)) throws -> FeLIFCalibrationResult {
         let fitted = references.filter { !$0.stimulus.heldOut }
         guard !fitted.isEmpty else { throw CalibrationError.invalidParameter("every stimulus is held out; nothing to fit") }
@@ -229,7 +270,7 @@ public struct FeLIFCalibration: Sendable {
                                     spiceSpikes: ref.spikes, surrogateSpikes: trace.spikes, firstSpikeError: firstError,
                                     rSquared: total > 0 ? 1 - sum / total : 1, rateError: rateError)
         }
-        return FeLIFCalibrationResult(fit: result, simulation: sim, stimuli: perStimulus)
+        return FeLIFCalibrationResult(fit: result, simulation: sim, stimuli: perStimulus, netlistParameters: netlistParameters)
     }
 }
 
@@ -238,6 +279,10 @@ public struct FeLIFCalibrationResult: Sendable {
     public var fit: FitResult
     public var simulation: FeLIFTraceSimulation
     public var stimuli: [FeLIFStimulusFit]
+    /// What the netlist set (nil when the calibration was given its start by hand).
+    public var netlistParameters: FeLIFNetlistParameters?
+    /// Findings for the report (identifiability, quantities fixed from the netlist, the quality gate).
+    public var notes: [String] = []
 
     public var surrogate: FeLIFSurrogate { simulation.surrogate }
     public var heldOutNRMSE: Double { stimuli.filter(\.heldOut).map(\.nrmse).max() ?? .nan }

@@ -7,10 +7,19 @@ public enum FeLIFReport {
     public static func write(result: FeLIFCalibrationResult, references: [FeLIFReference], card: DeviceCard, sampleInterval: Double, to folder: URL) throws {
         var md = "# FeLIF calibration report\n\n"
         md += "Netlist `\(card.provenance.netlist)` (SHA-256 `\(card.provenance.netlistSHA256.prefix(16))…`), \(card.provenance.ngspice), protocol `\(card.provenance.protocolFile)`, \(card.provenance.date).\n\n"
-        md += "## Fitted parameters\n\n| parameter | value | ± stderr | unit | bounds | at bound |\n|---|---|---|---|---|---|\n"
+        md += "## Fitted parameters\n\n| parameter | value | ± stderr | unit | bounds | at bound | netlist value | fit − netlist |\n|---|---|---|---|---|---|---|---|\n"
         for p in card.parameters where p.fitted {
-            md += "| \(p.name) | \(String(format: "%.5g", p.value)) | \(p.stderr.map { String(format: "%.2g", $0) } ?? "—") | \(p.unit) | [\(String(format: "%.3g", p.lower ?? .nan)), \(String(format: "%.3g", p.upper ?? .nan))] | \(p.atBound == true ? "**yes**" : "no") |\n"
+            let delta = p.netlistValue.map { String(format: "%+.2f %%", (p.value / $0 - 1) * 100) } ?? "—"
+            md += "| \(p.name) | \(String(format: "%.5g", p.value)) | \(p.stderr.map { String(format: "%.2g", $0) } ?? "—") | \(p.unit) | [\(String(format: "%.3g", p.lower ?? .nan)), \(String(format: "%.3g", p.upper ?? .nan))] | \(p.atBound == true ? "**yes**" : "no") | \(p.netlistValue.map { String(format: "%.5g", $0) } ?? "—") | \(delta) |\n"
         }
+        md += "\n## Parameters read from the netlist\n\nEvaluated by ngspice for the neuron instance; the place is where the value is written.\n\n"
+        md += "| parameter | value | unit | source | place |\n|---|---|---|---|---|\n"
+        for p in card.parameters where !p.fitted {
+            let source = p.source == "default" ? "**Bruno's default** (no counterpart in the netlist)" : (p.source ?? "—")
+            md += "| \(p.name) | \(String(format: "%.5g", p.value)) | \(p.unit) | \(source) | \(p.place.map { "`\($0)`" } ?? "—") |\n"
+        }
+        for note in result.notes { md += "\n- \(note)" }
+        if !result.notes.isEmpty { md += "\n" }
         md += "\n## Agreement per stimulus\n\n| stimulus | set | membrane NRMSE | R² | raw NRMSE | SPICE spikes | surrogate spikes | first-spike error | rate error |\n|---|---|---|---|---|---|---|---|---|\n"
         for s in result.stimuli {
             md += "| \(s.name) | \(s.heldOut ? "held out" : "fitted") | \(String(format: "%.3f %%", s.nrmse * 100)) | \(String(format: "%.5f", s.rSquared)) | \(String(format: "%.2f %%", s.rawNRMSE * 100)) | \(s.spiceSpikes.count) | \(s.surrogateSpikes.count) | \(s.firstSpikeError.map { String(format: "%.3f %%", $0 * 100) } ?? "—") | \(s.rateError.map { String(format: "%.3f %%", $0 * 100) } ?? "—") |\n"

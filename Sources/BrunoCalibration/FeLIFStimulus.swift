@@ -52,7 +52,12 @@ public struct FeLIFStimulus: Sendable, Equatable, Codable {
             throw CalibrationError.netlistShape("\(base.name) has no current source `Iin` driving the membrane (expected a line like `Iin 0 mem DC {iin}`)")
         }
         let tokens = deck.lines[i].text.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard tokens.count >= 3 else { throw CalibrationError.netlistShape("\(base.name) line \(i + 1): `Iin` needs two nodes") }
+        let place = base.place(ofLineAt: i)
+        guard tokens.count >= 3 else { throw CalibrationError.netlistShape("\(place): `Iin` needs two nodes") }
+        guard tokens[2].lowercased() == "mem" else {
+            throw CalibrationError.netlistShape("\(place): `Iin` must drive the membrane node `mem` from node "
+                + "\(tokens[1]) (current flows into its second node: `Iin 0 mem DC {iin}`); it drives `\(tokens[2])`")
+        }
         deck.lines[i].text = "\(tokens[0]) \(tokens[1]) \(tokens[2]) \(sourceValue)"
         guard let t = deck.lines.indices.first(where: { Netlist.keyword(of: deck.lines[$0].text) == ".tran" }) else {
             throw CalibrationError.netlistShape("\(base.name) has no .tran line")

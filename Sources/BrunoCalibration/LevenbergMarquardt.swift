@@ -259,6 +259,8 @@ public enum CalibrationError: Error, Sendable, Equatable, CustomStringConvertibl
     case netlistShape(String)
     /// A SPICE run of one stimulus failed; the stimulus is named, never silently dropped.
     case stimulusFailed(stimulus: String, reason: String)
+    /// The card missed the protocol's quality gate; it was written (marked failed) for inspection.
+    case qualityGate(card: String, stimulus: String, nrmse: Double, bound: Double)
 
     public var description: String {
         switch self {
@@ -267,6 +269,12 @@ public enum CalibrationError: Error, Sendable, Equatable, CustomStringConvertibl
         case .nonFiniteResidual(let i, let p): return "Residual \(i) is not finite at \(p); the model diverged there (narrow the bounds)."
         case .netlistShape(let s): return "The netlist cannot be calibrated: \(s)."
         case .stimulusFailed(let name, let reason): return "SPICE failed on stimulus '\(name)': \(reason)"
+        case .qualityGate(let card, let stimulus, let nrmse, let bound):
+            return "The calibration missed its quality gate: on the held-out stimulus '\(stimulus)' the surrogate's "
+                + "membrane NRMSE is " + String(format: "%.2f %%", nrmse * 100) + ", above the protocol's "
+                + "max_heldout_nrmse of " + String(format: "%.2f %%", bound * 100) + ". \(card) was written marked as "
+                + "failed (see the report next to it); training refuses it unless [devices] accept_failed_card = true. "
+                + "Fit more quantities, check the netlist's conventions (docs/calibration.md) or widen the bound"
         }
     }
 }

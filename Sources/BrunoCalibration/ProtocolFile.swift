@@ -259,6 +259,10 @@ public struct FeLIFProtocol: Sendable {
     public var maxIterations: Int
     public var seed: UInt64
     public var stimuli: [FeLIFStimulus]
+    /// The quality gate: a card whose worst held-out membrane NRMSE exceeds this fails (`[fit] max_heldout_nrmse`).
+    public var maxHeldOutNRMSE = 0.02
+    /// Fitted pairs more correlated than this are not separable by the stimuli: one is fixed from the netlist.
+    public var maxCorrelation = 0.95
 
     public static func load(_ url: URL) throws -> FeLIFProtocol {
         let file = url.path
@@ -268,7 +272,8 @@ public struct FeLIFProtocol: Sendable {
         }
         let netlistPath = try sim.string("netlist")
         let netlist = StrictTable.resolve(netlistPath, relativeTo: url)
-        let fit = try root.subtable("fit", allowed: ["quantities", "starts", "start_spread", "max_iterations", "seed"])
+        let fit = try root.subtable("fit", allowed: ["quantities", "starts", "start_spread", "max_iterations", "seed",
+                                                     "max_heldout_nrmse", "max_correlation"])
         var quantities: [FeLIFFitQuantity] = [.saturationPolarization, .dischargeCurrent, .threshold]
         if let fit, fit.table["quantities"] != nil {
             quantities = try fit.strings("quantities").map { name in
@@ -310,12 +315,17 @@ public struct FeLIFProtocol: Sendable {
         if Set(stimuli.map(\.name)).count != stimuli.count {
             throw ProtocolError(file: file, "stimulus names must be unique")
         }
-        return FeLIFProtocol(
+        var p = FeLIFProtocol(
             file: url, netlist: netlist,
             sampleInterval: try sim.positive("sample_interval", default: 1e-4), step: try sim.positive("step", default: 1e-6),
             quantities: quantities, starts: try fit?.int("starts", default: 4) ?? 4,
             startSpread: try fit?.positive("start_spread", default: 1.5) ?? 1.5,
             maxIterations: try fit?.int("max_iterations", default: 60) ?? 60,
             seed: UInt64(try fit?.int("seed", default: 1) ?? 1), stimuli: stimuli)
+        if let fit {
+            p.maxHeldOutNRMSE = try fit.double("max_heldout_nrmse", default: 0.02, in: 1e-6...1)
+            p.maxCorrelation = try fit.double("max_correlation", default: 0.95, in: 0.5...1)
+        }
+        return p
     }
 }

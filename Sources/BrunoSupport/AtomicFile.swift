@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes files so that a reader (or a crash) never sees half of one: write a temporary file in the same
 /// folder, flush it, then rename it over the target (rename is atomic within a file system).
@@ -8,20 +11,32 @@ public enum AtomicFile {
         let folder = url.deletingLastPathComponent()
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        guard fm.createFile(atPath: temp.path, contents: data) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temp.path, NSLocalizedDescriptionKey: "cannot create \(temp.path)"])
+        // Plain POSIX calls: Foundation's createFile writes through a temporary of its own (`.dat.nosync…`), which a
+        // kill would leave behind under a name no cleanup recognises.
+        func failure(_ what: String, _ path: String) -> CocoaError {
+            CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot \(what) \(path): \(String(cString: strerror(errno)))"])
         }
-        do {
-            let handle = try FileHandle(forWritingTo: temp)
-            try handle.synchronize()
-            try handle.close()
-            if rename(temp.path, url.path) != 0 {
-                let reason = String(cString: strerror(errno))
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path, NSLocalizedDescriptionKey: "cannot move \(temp.path) to \(url.path): \(reason)"])
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure("create", temp.path) }
+        var written = 0
+        let ok: Bool = data.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                written += n
             }
-        } catch {
-            try? fm.removeItem(at: temp)
-            throw error
+            return fsync(fd) == 0
+        }
+        let error = ok ? nil : failure("write", temp.path)
+        if close(fd) != 0 || error != nil {
+            let e = error ?? failure("close", temp.path)
+            unlink(temp.path)
+            throw e
+        }
+        if rename(temp.path, url.path) != 0 {
+            let e = failure("move \(temp.path) to", url.path)
+            unlink(temp.path)
+            throw e
         }
     }
 

@@ -128,6 +128,7 @@ extension Network {
             layers.append(.lif(LIFLayer(alpha: 0, beta: c.outputBeta, threshold: 1, spikeGradient: c.stepping.spikeGradient)))
         case .felif:
             let card = try DeviceCard.load(c.felifCard)
+            try card.requirePassedGate(file: c.felifCard, accepting: c.acceptFailedCard)
             cards.felif = c.felifCard.path
             cards.felifSHA256 = try SHA256.hex(ofFile: c.felifCard)
             let surrogate = try FeLIFTraceSimulation(card: card).surrogate

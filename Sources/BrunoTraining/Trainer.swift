@@ -384,6 +384,8 @@ public struct Trainer {
             "workers": Parallel.workers,
         ]
         if let f = cards.felif { record["felif_card"] = ["path": f, "sha256": cards.felifSHA256 ?? ""] }
+        // Training on a card that failed its calibration quality gate is the user's explicit choice: on record.
+        if config.acceptFailedCard { record["accept_failed_card"] = true }
         if let r = cards.rram { record["rram_card"] = ["path": r, "sha256": cards.rramSHA256 ?? ""] }
         return try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
     }

@@ -55,6 +55,8 @@ public struct TrainingConfig: Sendable {
     public var felifCard: URL
     public var rramCard: URL
     public var felifVariation = 0.02
+    /// Train on a card that failed its calibration quality gate (`[devices] accept_failed_card`; recorded in run.json).
+    public var acceptFailedCard = false
 
     // [felif]
     public var stepping: FeLIFStepping = {
@@ -179,7 +181,8 @@ public struct TrainingConfig: Sendable {
             readout = try n.bool("readout", default: false)
             inputScale = try n.positive("input_scale", default: inputScale, atMost: 1e-3)
         }
-        if let d = try top.subtable("devices", allowed: ["felif_card", "rram_card", "felif_variation"]) {
+        if let d = try top.subtable("devices", allowed: ["felif_card", "rram_card", "felif_variation", "accept_failed_card"]) {
+            acceptFailedCard = try d.bool("accept_failed_card", default: false)
             if d.table["felif_card"] != nil { felifCard = StrictTable.resolve(try d.string("felif_card"), relativeTo: url) }
             if d.table["rram_card"] != nil { rramCard = StrictTable.resolve(try d.string("rram_card"), relativeTo: url) }
             // Device-to-device spread as a relative standard deviation: beyond 0.5, sampled parameters go negative.

@@ -154,6 +154,21 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try load()) { XCTAssertTrue("\($0)".contains("rram.card.json"), "\($0)") }
     }
 
+    func testACardThatFailedItsQualityGateIsRefusedUnlessAccepted() throws {
+        let folder = temporaryFolder()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var card = try DeviceCard.load(Self.root.appendingPathComponent("calibration/felif.card.json"))
+        card.statistics["quality_gate_passed"] = 0
+        card.statistics["quality_gate_max_heldout_nrmse"] = 0.001
+        let url = folder.appendingPathComponent("failed.card.json")
+        try card.encoded().write(to: url)
+        let base = Self.small + ["devices.felif_card=\"\(url.path)\""]
+        XCTAssertThrowsError(try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: base))) {
+            XCTAssertTrue("\($0)".contains("failed its calibration quality gate") && "\($0)".contains("accept_failed_card"), "\($0)")
+        }
+        XCTAssertNoThrow(try Trainer(config: try TrainingConfig.load(Self.experiment, overrides: base + ["devices.accept_failed_card=true"])))
+    }
+
     func testCardWithWrongUnitsIsRefused() throws {
         var card = try DeviceCard.load(Self.root.appendingPathComponent("calibration/felif.card.json"))
         let i = card.parameters.firstIndex { $0.name == "saturationPolarization" }!
