@@ -79,22 +79,16 @@ public struct FeLIFNetlistParameters: Sendable {
             let hasFactor = c.factor.map { levels[level].subcircuit.parameters[$0] != nil } ?? false
             probes.append((c, level, hasFactor ? "\(c.netlist)*\(c.factor!)" : c.netlist))
         }
-        // One probe per parameter inside the subcircuit that declares it; the last .ends first, so indices hold.
-        var deck = netlist.withoutAnalyses()
-        let byEnds = Dictionary(grouping: probes.indices, by: { levels[probes[$0].level].subcircuit.endsIndex })
-        for ends in byEnds.keys.sorted(by: >) {
-            deck.insert(byEnds[ends]!.map { "Bbrunoprobe\($0) brunoprobe\($0) 0 V={\(probes[$0].expression)}" }, before: ends)
-        }
-        deck.append([".tran 1n 2n 0 1n uic"])
-        deck.save(probes.indices.map { "v(\(levels[probes[$0].level].path).brunoprobe\($0))" })
-        let result: SimulationResult
-        do { result = try spice.simulate(deck) } catch let error as SpiceError {
+        let values: [Double?]
+        do {
+            values = try ParameterProbe.evaluate(netlist, probes.map { .init($0.expression, at: levels[$0.level]) }, spice: spice)
+        } catch let error as SpiceError {
             throw CalibrationError.netlistShape("ngspice could not evaluate the parameters of \(netlist.name): \(error.description)")
         }
         var readings: [String: Reading] = [:]
         for (k, probe) in probes.enumerated() {
             let path = levels[probe.level].path
-            guard let value = result["v(\(path).brunoprobe\(k))"]?.real.first, value.isFinite else {
+            guard let value = values[k] else {
                 throw CalibrationError.netlistShape("\(netlist.name): ngspice gave no finite value for "
                     + "`\(probe.expression)` of `\(path)`")
             }

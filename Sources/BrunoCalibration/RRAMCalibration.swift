@@ -41,6 +41,8 @@ public struct RRAMCalibration: Sendable {
     public struct ProgrammingStatistics: Sendable, Equatable, Codable {
         public var meanPulses: Double
         public var unverified: Int
+        /// Programmings that ended outside the window, per level.
+        public var unverifiedPerLevel: [Int] = []
     }
 
     /// Programs every (level, device, cycle) in SPICE, in parallel; a failed run is an error naming it.
@@ -83,8 +85,10 @@ public struct RRAMCalibration: Sendable {
             }
             var values = [[Double]](repeating: [], count: RRAMProgrammer.levels)
             for (cell, o) in zip(cells, outcomes) { values[cell.0].append(o.result.conductance) }
+            var perLevel = [Int](repeating: 0, count: RRAMProgrammer.levels)
+            for (cell, o) in zip(cells, outcomes) where !o.verified { perLevel[cell.0] += 1 }
             let stats = ProgrammingStatistics(meanPulses: Double(outcomes.map(\.pulses).reduce(0, +)) / Double(outcomes.count),
-                                              unverified: outcomes.filter { !$0.verified }.count)
+                                              unverified: outcomes.filter { !$0.verified }.count, unverifiedPerLevel: perLevel)
             return (values.enumerated().map { RRAMCalibration.analyse(level: $0.offset, values: $0.element, devices: devices, cycles: cycles) }, stats)
         }
         var jobs: [(Netlist, Analysis)] = []

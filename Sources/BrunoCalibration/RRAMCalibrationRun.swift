@@ -8,8 +8,11 @@ import Foundation
 public struct RRAMProtocol: Sendable {
     public var file: URL
     public var netlist: URL
-    public var readVoltage: Double
+    /// The protocol's read voltage; nil (the default) reads the netlist's `vread`.
+    public var readVoltage: Double?
     public var variability: RRAMVariability
+    /// Which of the variability's sigmas the protocol set itself (the netlist's `.param`s win over defaults only).
+    public var variabilityGiven: Set<String> = []
     public var devices: Int
     public var cycles: Int
     public var heldOutDevices: Int
@@ -46,9 +49,11 @@ public struct RRAMProtocol: Sendable {
                 throw ProtocolError(file: file, "[programming] unknown method '\(other)'; expected single or ispp")
             }
         }
-        let p = RRAMProtocol(file: url, netlist: netlist, readVoltage: try sim.positive("read_voltage", default: 0.2), variability: variability,
+        let readVoltage = sim.table["read_voltage"] == nil ? nil : try sim.positive("read_voltage")
+        var p = RRAMProtocol(file: url, netlist: netlist, readVoltage: readVoltage, variability: variability,
                              devices: devices, cycles: cycles, heldOutDevices: try mc?.int("held_out_devices", default: devices) ?? devices,
                              heldOutSeed: UInt64(try mc?.int("held_out_seed", default: 2) ?? 2), incremental: incremental)
+        p.variabilityGiven = Set(["device_sigma", "device_gamma_sigma", "cycle_nu_sigma", "cycle_gamma_sigma"].filter { v?.table[$0] != nil })
         if p.heldOutSeed == p.variability.seed { throw ProtocolError(file: file, "[monte_carlo] held_out_seed must differ from [variability] seed") }
         return p
     }
@@ -56,6 +61,13 @@ public struct RRAMProtocol: Sendable {
 
 /// The whole RRAM calibration as `bruno calibrate rram` runs it.
 public struct RRAMCalibrationRun: Sendable {
+    /// Variability a netlist may declare as top-level `.param`s (relative standard deviations); where it does,
+    /// they replace the protocol's `[variability]` values.
+    nonisolated(unsafe) static let variabilityParameters: [(netlist: String, protocolKey: String, keyPath: WritableKeyPath<RRAMVariability, Double>)] = [
+        ("sigma_dev", "device_sigma", \.deviceSigma), ("sigma_dev_gamma", "device_gamma_sigma", \.deviceGammaSigma),
+        ("sigma_cyc_nu", "cycle_nu_sigma", \.cycleNuSigma), ("sigma_cyc_gamma", "cycle_gamma_sigma", \.cycleGammaSigma),
+    ]
+
     public var protocolFile: RRAMProtocol
     public var netlistOverride: URL?
 
@@ -78,11 +90,57 @@ public struct RRAMCalibrationRun: Sendable {
         defer { lock.release() }
         let stale = AtomicFile.removeStaleTemporaries(in: out)
         if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
-        let p = protocolFile
+        var p = protocolFile
         let netlistURL = netlistOverride ?? p.netlist
+        // What the netlist sets: the read voltage, and the variability if it declares it (ngspice evaluates both).
+        let netlist = try Netlist(contentsOf: netlistURL)
+        let structure = netlist.structure
+        let names = ["vread"] + RRAMCalibrationRun.variabilityParameters.map(\.netlist)
+        let declared = names.filter { structure.parameters[$0] != nil }
+        let values: [Double?]
+        do { values = try ParameterProbe.evaluate(netlist, declared.map { .init($0) }, spice: pool.instances[0]) } catch let error as SpiceError {
+            throw CalibrationError.netlistShape("ngspice could not evaluate the parameters of \(netlist.name): \(error.description)")
+        }
+        var read: [String: (value: Double, place: String)] = [:]
+        for (name, value) in zip(declared, values) {
+            guard let value else { throw CalibrationError.netlistShape("\(netlist.name): `\(name)` has no finite value") }
+            read[name] = (value, netlist.place(ofLineAt: structure.parameters[name]!.lineIndex))
+        }
+        guard let netlistRead = read["vread"] else {
+            throw CalibrationError.netlistShape("\(netlist.name) defines no top-level `.param vread` (the read voltage)")
+        }
+        let readVoltage = p.readVoltage ?? netlistRead.value
+        if let given = p.readVoltage, given != netlistRead.value {
+            log("the protocol's read_voltage \(given) V replaces the netlist's vread \(netlistRead.value) V (\(netlistRead.place))")
+        }
+        for v in RRAMCalibrationRun.variabilityParameters {
+            guard let (value, place) = read[v.netlist] else { continue }
+            guard value >= 0, value <= 1 else {
+                throw CalibrationError.netlistShape("\(place): `\(v.netlist)` = \(value) is not a relative standard deviation in [0, 1]")
+            }
+            if p.variabilityGiven.contains(v.protocolKey) { log("the netlist's \(v.netlist) = \(value) (\(place)) replaces the protocol's \(v.protocolKey)") }
+            p.variability[keyPath: v.keyPath] = value
+        }
         var programmer = RRAMProgrammer(library: library)
         programmer.netlistURL = netlistURL
-        programmer.readVoltage = p.readVoltage
+        programmer.readVoltage = readVoltage
+        var incremental = p.incremental
+        if var ispp = incremental {
+            // The levels' target conductances are what this netlist's compliance table programs on a nominal device.
+            var targets: [Double] = []
+            for level in 0..<RRAMProgrammer.levels {
+                targets.append(try programmer.program(level: level, on: pool.instances[0]).conductance)
+            }
+            for (level, pair) in zip(targets, targets.dropFirst()).enumerated() where pair.1 <= pair.0 {
+                throw CalibrationError.netlistShape("\(netlist.name): on a nominal device level \(level + 1) reads "
+                    + String(format: "%.4g µS, not above level %d's %.4g µS", pair.1 * 1e6, level, pair.0 * 1e6)
+                    + "; the compliance table (ic0…ic7) must increase")
+            }
+            log("level targets from the netlist (nominal device): " + targets.map { String(format: "%.4g", $0 * 1e6) }.joined(separator: ", ") + " µS")
+            ispp.targets = targets
+            incremental = ispp
+        }
+        p.incremental = incremental
         let calibration = RRAMCalibration(programmer: programmer, variability: p.variability, devices: p.devices, cycles: p.cycles, incremental: p.incremental)
         let total = 8 * p.devices * p.cycles
         log("programming 8 levels × \(p.devices) devices × \(p.cycles) cycles = \(total) programmings (\(p.incremental == nil ? "one RESET + SET each" : "incremental pulses with verify")) on \(pool.count) ngspice instance(s)…")
@@ -96,7 +154,7 @@ public struct RRAMCalibrationRun: Sendable {
         let heldOut = try await heldOutCalibration.measure(on: pool)
         let nl = try calibration.readNonlinearity(on: pool.instances[0], library: library)
         let surrogate = RRAMSynapse(levels: fitted.map { .init(conductance: $0.conductance, deviceSpread: $0.deviceSpread, cycleSpread: $0.cycleSpread) },
-                                    readVoltage: p.readVoltage, nonlinearity: nl.v0)
+                                    readVoltage: readVoltage, nonlinearity: nl.v0)
         log(String(format: "done in %.0f s", Date().timeIntervalSince(t0)))
         var parameters: [DeviceCard.Parameter] = []
         var stats: [String: Double] = [:]
@@ -123,7 +181,18 @@ public struct RRAMCalibrationRun: Sendable {
             stats["ispp_step_pulse"] = ispp.stepPulse
             stats["ispp_max_pulses"] = Double(ispp.maxPulses)
         }
-        parameters.append(.init(name: "readVoltage", value: p.readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil))
+        parameters.append(.init(name: "readVoltage", value: readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil,
+                                source: p.readVoltage == nil ? "netlist" : "protocol", place: p.readVoltage == nil ? netlistRead.place : nil))
+        if let programming {
+            for (level, count) in programming.unverifiedPerLevel.enumerated() where count > 0 {
+                let fraction = Double(count) / Double(p.devices * p.cycles)
+                stats["level\(level).unverified_fraction"] = fraction
+                if fraction > 0.1, let ispp = p.incremental {
+                    log(String(format: "WARNING: level %d: %.0f %% of programmings ended outside ±%.0f %% of its target %.4g µS after at most %d pulses; raise [programming] max_pulses or the level's compliance in the netlist",
+                               level, fraction * 100, ispp.tolerance * 100, ispp.targets[level] * 1e6, ispp.maxPulses))
+                }
+            }
+        }
         parameters.append(.init(name: "nonlinearity", value: nl.v0, unit: "V", fitted: true, stderr: nl.error, lower: 0.01, upper: 10, atBound: false))
         let card = DeviceCard(
             format: DeviceCard.format, version: DeviceCard.currentVersion, device: "rram", parameters: parameters, statistics: stats,

@@ -184,3 +184,39 @@ extension Netlist {
         lines.insert(contentsOf: newLines.map { Line(text: $0, sourceLine: nil) }, at: index)
     }
 }
+
+/// Values of parameter expressions as ngspice evaluates them for a netlist.
+///
+/// Each request becomes a behavioural source whose voltage is the expression, placed inside the subcircuit that
+/// declares its names (or at the top level); one nanosecond of transient with `uic` is run and the nodes read.
+/// The netlist's own analyses and outputs are commented out in the probe deck only.
+public enum ParameterProbe {
+    public struct Request: Sendable {
+        public var expression: String
+        /// The level to evaluate at (nil: the top level).
+        public var level: NetlistStructure.Level?
+
+        public init(_ expression: String, at level: NetlistStructure.Level? = nil) {
+            self.expression = expression
+            self.level = level
+        }
+    }
+
+    /// One value per request (nil where ngspice gave none or it was not finite).
+    public static func evaluate(_ netlist: Netlist, _ requests: [Request], spice: SpiceInstance) throws -> [Double?] {
+        guard !requests.isEmpty else { return [] }
+        var deck = netlist.withoutAnalyses()
+        let inside = Dictionary(grouping: requests.indices.filter { requests[$0].level != nil },
+                                by: { requests[$0].level!.subcircuit.endsIndex })
+        for ends in inside.keys.sorted(by: >) {
+            deck.insert(inside[ends]!.map { "Bbrunoprobe\($0) brunoprobe\($0) 0 V={\(requests[$0].expression)}" }, before: ends)
+        }
+        deck.append(requests.indices.filter { requests[$0].level == nil }
+            .map { "Bbrunoprobe\($0) brunoprobe\($0) 0 V={\(requests[$0].expression)}" })
+        deck.append([".tran 1n 2n 0 1n uic"])
+        func node(_ k: Int) -> String { requests[k].level.map { "\($0.path).brunoprobe\(k)" } ?? "brunoprobe\(k)" }
+        deck.save(requests.indices.map { "v(\(node($0)))" })
+        let result = try spice.simulate(deck)
+        return requests.indices.map { k in result["v(\(node(k)))"]?.real.first.flatMap { $0.isFinite ? $0 : nil } }
+    }
+}
