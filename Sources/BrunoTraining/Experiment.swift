@@ -22,6 +22,13 @@ public struct ExperimentData: Sendable {
         var out: ExperimentData
         switch c.data {
         case .braille:
+            // The synthetic sets are generated in memory: refuse sizes that would not fit before generating them.
+            let samples = Double(c.perClass.train + c.perClass.valid + c.perClass.test) * Double(BrailleGenerator.classes.count)
+            let bytes = samples * Double(c.steps) * Double(c.taxelRows * c.taxelColumns) * 4
+            if bytes > MemoryEstimate.availableBytes * 0.5 {
+                throw TrainingError.dataTooLarge(description: String(format: "%.0f synthetic samples of %d steps × %d taxels", samples, c.steps, c.taxelRows * c.taxelColumns),
+                                                 bytes: bytes, available: MemoryEstimate.availableBytes)
+            }
             var g = BrailleGenerator()
             g.steps = c.steps
             g.taxelRows = c.taxelRows

@@ -436,6 +436,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case tooLarge(estimate: MemoryEstimate, available: Double)
     /// SIGINT or SIGTERM arrived during `epoch`; it was abandoned, the run folder holds epochs before it.
     case interrupted(signal: Int32, epoch: Int, folder: String)
+    /// The data set itself would take more than half of this machine's memory (checked before generating it).
+    case dataTooLarge(description: String, bytes: Double, available: Double)
     /// The files of a run folder do not belong to one run, or a card changed since the checkpoint.
     case mixedRunFolder(String, String)
 
@@ -463,6 +465,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             let done = e > 1 ? "continues after epoch \(e - 1)" : "starts from the beginning"
             return "\(name) during epoch \(e): the epoch was abandoned and nothing of it was written; "
                 + "`bruno train` with the same --config/--set and `--out \(folder) --resume` \(done)"
+        case .dataTooLarge(let what, let bytes, let available):
+            return "the data set (\(what)) would take " + String(format: "%.3g GB", bytes / 1e9) + ", more than half of this "
+                + "machine's " + String(format: "%.3g GB", available / 1e9) + "; lower data.train_per_class, data.steps or the taxel grid"
         case .mixedRunFolder(let d, let why):
             return "\(d): \(why); the folder does not hold one consistent run. Train again into a fresh --out "
                 + "(or restore the files of the run)"
