@@ -71,6 +71,15 @@ final class HostileConfigTests: XCTestCase {
         XCTAssertLessThan(MemoryEstimate(standard, data: try ExperimentData.load(standard)).totalBytes, 4e9)
     }
 
+    func testASyntheticDataSetThatWouldNotFitIsRefusedBeforeItIsGenerated() throws {
+        let config = try TrainingConfig.load(experiment, overrides: ["data.train_per_class=1000000", "data.steps=100000"])
+        XCTAssertThrowsError(try Trainer(config: config)) { error in
+            guard case .dataTooLarge(_, let bytes, _)? = error as? TrainingError else { return XCTFail("\(error)") }
+            XCTAssertGreaterThan(bytes, MemoryEstimate.availableBytes * 0.5)
+            XCTAssertTrue("\(error)".contains("data.train_per_class"), "\(error)")
+        }
+    }
+
     func testNulBytesAndInvalidUTF8InATomlAreErrorsWithTheLine() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-toml-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
