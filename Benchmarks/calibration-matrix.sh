@@ -3,11 +3,12 @@
 # as $1 (e.g. '["threshold", "deadTime"]'); prints one Markdown row per case. Needs swift build -c release.
 # $1 protocol quantities JSON
 set -e
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 Q="$1"; R=/tmp/mx; rm -rf $R; mkdir -p $R
-run() { name="$1"; shift; d=$R/$name; mkdir -p $d; cp -r /work/main/netlists /work/main/models $d/
+run() { name="$1"; shift; d=$R/$name; mkdir -p $d; cp -r $ROOT/netlists $ROOT/models $d/
   while [ $# -gt 0 ]; do f=$1; old=$2; new=$3; shift 3; python3 -c "import sys;p=sys.argv[1];s=open(p).read();assert sys.argv[2] in s;open(p,'w').write(s.replace(sys.argv[2],sys.argv[3].replace('\\\\n','\n')))" "$d/$f" "$old" "$new"; done
-  sed "s|quantities = \[.*\]|quantities = $Q|; s|\"../netlists/felif_neuron.cir\"|\"$d/netlists/felif_neuron.cir\"|" /work/main/calibration/felif.toml > $d/p.toml
-  /work/main/.build/release/bruno calibrate felif --protocol $d/p.toml --out $d/out > $d/log 2>&1 || true
+  sed "s|quantities = \[.*\]|quantities = $Q|; s|\"../netlists/felif_neuron.cir\"|\"$d/netlists/felif_neuron.cir\"|" $ROOT/calibration/felif.toml > $d/p.toml
+  $ROOT/.build/release/bruno calibrate felif --protocol $d/p.toml --out $d/out > $d/log 2>&1 || true
   python3 - "$d/out/felif.card.json" "$name" <<'PY'
 import json,sys
 c=json.load(open(sys.argv[1])); f=[p for p in c['parameters'] if p['fitted']]
