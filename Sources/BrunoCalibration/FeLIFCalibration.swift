@@ -202,29 +202,25 @@ public struct FeLIFCalibration: Sendable {
             let q = current.quantities, n = q.count
             var worst: (Int, Int, Double)?
             for i in 0..<n {
-                for j in (i + 1)..<max(n, i + 1) {
+                for j in (i + 1)..<n {
                     guard let r = result.fit.correlation[i * n + j], abs(r) > maxCorrelation else { continue }
                     if worst == nil || abs(r) > abs(worst!.2) { worst = (i, j, r) }
                 }
             }
-            guard let (i, j, r) = worst else {
+            var drop: Int?
+            if let (i, j, r) = worst {
+                let pair = "\(q[i].rawValue) and \(q[j].rawValue) are not separable by these stimuli (correlation "
+                    + String(format: "%.3f", r) + ")"
+                drop = [j, i].first { netlistParameters?.readings[q[$0].rawValue] != nil }
+                notes.append(pair + (drop.map { "; \(q[$0].rawValue) is fixed at the netlist's value and the rest refitted" }
+                    ?? "; neither has a counterpart in the netlist, so both stay fitted (their errors are large)"))
+            }
+            // Done unless one quantity is fixed and some are left to fit.
+            guard let drop, n > 1 else {
                 result.notes = notes + result.notes
                 return result
             }
-            let readable = [j, i].filter { netlistParameters?.readings[q[$0].rawValue] != nil }
-            let pair = "\(q[i].rawValue) and \(q[j].rawValue) are not separable by these stimuli (correlation "
-                + String(format: "%.3f", r) + ")"
-            guard let drop = readable.first else {
-                notes.append(pair + "; neither has a counterpart in the netlist, so both stay fitted (their errors are large)")
-                result.notes = notes + result.notes
-                return result
-            }
-            notes.append(pair + "; \(q[drop].rawValue) is fixed at the netlist's value and the rest refitted")
             current.quantities.remove(at: drop)
-            guard !current.quantities.isEmpty else {
-                result.notes = notes + result.notes
-                return result
-            }
         }
     }
 

@@ -61,7 +61,6 @@ public struct FeLIFCalibrationRun: Sendable {
         var card = result.card(provenance: provenance)
         card.statistics["quality_gate_max_heldout_nrmse"] = p.maxHeldOutNRMSE
         card.statistics["quality_gate_passed"] = passed ? 1 : 0
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let cardURL = out.appendingPathComponent("felif.card.json")
         try AtomicFile.write(try card.encoded(), to: cardURL)
         try FeLIFReport.write(result: result, references: references, card: card, sampleInterval: p.sampleInterval, to: out)

@@ -79,12 +79,7 @@ public struct FeLIFNetlistParameters: Sendable {
             let hasFactor = c.factor.map { levels[level].subcircuit.parameters[$0] != nil } ?? false
             probes.append((c, level, hasFactor ? "\(c.netlist)*\(c.factor!)" : c.netlist))
         }
-        let values: [Double?]
-        do {
-            values = try ParameterProbe.evaluate(netlist, probes.map { .init($0.expression, at: levels[$0.level]) }, spice: spice)
-        } catch let error as SpiceError {
-            throw CalibrationError.netlistShape("ngspice could not evaluate the parameters of \(netlist.name): \(error.description)")
-        }
+        let values = try ParameterProbe.calibrationValues(netlist, probes.map { .init($0.expression, at: levels[$0.level]) }, spice: spice)
         var readings: [String: Reading] = [:]
         for (k, probe) in probes.enumerated() {
             let path = levels[probe.level].path
@@ -125,5 +120,14 @@ public struct FeLIFNetlistParameters: Sendable {
             }
         }
         return s
+    }
+}
+
+extension ParameterProbe {
+    /// `evaluate`, with ngspice's refusal as a calibration error that names the netlist.
+    static func calibrationValues(_ netlist: Netlist, _ requests: [Request], spice: SpiceInstance) throws -> [Double?] {
+        do { return try evaluate(netlist, requests, spice: spice) } catch let error as SpiceError {
+            throw CalibrationError.netlistShape("ngspice could not evaluate the parameters of \(netlist.name): \(error.description)")
+        }
     }
 }

@@ -155,8 +155,8 @@ package struct StrictTable {
             throw ProtocolError(file: url.path, refusal.reason)
         }
         func line(at offset: Int) -> Int { data.prefix(offset).reduce(1) { $0 + ($1 == 10 ? 1 : 0) } }
-        if let nul = data.firstIndex(of: 0) {
-            throw ProtocolError(file: url.path, "line \(line(at: nul - data.startIndex)): a NUL byte; TOML is text")
+        if let nul = BoundedFile.lineOfFirstNUL(data) {
+            throw ProtocolError(file: url.path, "line \(nul): a NUL byte; TOML is text")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             let bad = firstInvalidUTF8(data) ?? 0

@@ -97,10 +97,7 @@ public struct RRAMCalibrationRun: Sendable {
         let structure = netlist.structure
         let names = ["vread"] + RRAMCalibrationRun.variabilityParameters.map(\.netlist)
         let declared = names.filter { structure.parameters[$0] != nil }
-        let values: [Double?]
-        do { values = try ParameterProbe.evaluate(netlist, declared.map { .init($0) }, spice: pool.instances[0]) } catch let error as SpiceError {
-            throw CalibrationError.netlistShape("ngspice could not evaluate the parameters of \(netlist.name): \(error.description)")
-        }
+        let values = try ParameterProbe.calibrationValues(netlist, declared.map { .init($0) }, spice: pool.instances[0])
         var read: [String: (value: Double, place: String)] = [:]
         for (name, value) in zip(declared, values) {
             guard let value else { throw CalibrationError.netlistShape("\(netlist.name): `\(name)` has no finite value") }

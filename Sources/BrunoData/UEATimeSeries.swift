@@ -32,8 +32,7 @@ public enum UEATimeSeries {
         do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch let refusal as BoundedFile.Refusal {
             throw DataError(file: file, refusal.reason)
         }
-        if let nul = data.firstIndex(of: 0) {
-            let line = data[..<nul].reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+        if let line = BoundedFile.lineOfFirstNUL(data) {
             throw DataError(file: file, location: "line \(line)", "a NUL byte; a .ts file is text")
         }
         guard let text = String(data: data, encoding: .utf8) else {

@@ -1,3 +1,4 @@
+import BrunoSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -80,31 +81,12 @@ struct DeckReader {
 
     /// Reads one file within the limits; `from` is the line that included it (nil for the netlist itself).
     func readFile(_ path: String, from: SourceLocation?) throws -> [String] {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw SpiceError.fileNotFound(path: path, includedFrom: from)
+        let data: Data
+        do { data = try BoundedFile.read(URL(fileURLWithPath: path), limit: limits.maxFileBytes) } catch let refusal as BoundedFile.Refusal {
+            if refusal.kind == .missing { throw SpiceError.fileNotFound(path: path, includedFrom: from) }
+            throw SpiceError.refused(location: from, reason: "\(path) \(refusal.reason)")
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            let kind: String
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR: kind = "a directory"
-            case S_IFIFO: kind = "a named pipe"
-            case S_IFCHR, S_IFBLK: kind = "a device"
-            case S_IFSOCK: kind = "a socket"
-            default: kind = "not a regular file"
-            }
-            throw SpiceError.refused(location: from, reason: "\(path) is \(kind); only regular files are read")
-        }
-        guard Int(info.st_size) <= limits.maxFileBytes else {
-            throw SpiceError.refused(
-                location: from,
-                reason: "\(path) has \(info.st_size) bytes, more than the limit of \(limits.maxFileBytes)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpiceError.refused(location: from, reason: "\(path) could not be read (permission denied?)")
-        }
-        if let nul = data.firstIndex(of: 0) {
-            let line = data[..<nul].reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+        if let line = BoundedFile.lineOfFirstNUL(data) {
             throw SpiceError.refused(
                 location: SourceLocation(file: path, line: line, text: ""),
                 reason: "\(path) contains a NUL byte at line \(line): it is not a text netlist")

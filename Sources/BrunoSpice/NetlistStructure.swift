@@ -67,7 +67,7 @@ public struct NetlistStructure: Sendable {
     public init(_ netlist: Netlist) {
         var stack: [Subcircuit] = []
         /// The physical line of `name=` within a statement (continuation lines each hold some of them).
-        func definitions(_ s: Statement, skipping prefix: Int = 0) -> [String: Definition] {
+        func definitions(_ s: Statement) -> [String: Definition] {
             var out: [String: Definition] = [:]
             for index in s.indices {
                 let text = netlist.lines[index].text

@@ -13,9 +13,17 @@ public enum BoundedFile {
 
     /// Why a file was not read; `reason` is a sentence fragment after the path.
     public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: Sendable, Equatable { case missing, notRegular, tooLarge, unreadable }
+        public var kind: Kind
         public var path: String
         public var reason: String
         public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The 1-based line of the first NUL byte, or nil: a NUL means the file is not the text it should be.
+    public static func lineOfFirstNUL(_ data: Data) -> Int? {
+        guard let nul = data.firstIndex(of: 0) else { return nil }
+        return data[..<nul].reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
     }
 
     /// The file's bytes, or a refusal saying what the path is instead of a regular file of at most `limit` bytes.
@@ -24,19 +32,19 @@ public enum BoundedFile {
         var info = stat()
         guard stat(path, &info) == 0 else {
             let reason = errno == ENOENT ? "file not found" : String(cString: strerror(errno))
-            throw Refusal(path: path, reason: reason)
+            throw Refusal(kind: .missing, path: path, reason: reason)
         }
         let kind = info.st_mode & S_IFMT
         guard kind == S_IFREG else {
             let what = kind == S_IFDIR ? "a directory" : kind == S_IFIFO ? "a named pipe"
                 : kind == S_IFCHR || kind == S_IFBLK ? "a device" : kind == S_IFSOCK ? "a socket" : "not a regular file"
-            throw Refusal(path: path, reason: "is \(what); only regular files are read")
+            throw Refusal(kind: .notRegular, path: path, reason: "is \(what); only regular files are read")
         }
         guard Int(info.st_size) <= limit else {
-            throw Refusal(path: path, reason: "has \(info.st_size) bytes, more than the \(limit >> 20) MiB this file may have")
+            throw Refusal(kind: .tooLarge, path: path, reason: "has \(info.st_size) bytes, more than the limit of \(limit)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw Refusal(path: path, reason: "cannot be read (permission denied?)")
+            throw Refusal(kind: .unreadable, path: path, reason: "cannot be read (permission denied?)")
         }
         return data
     }

@@ -142,13 +142,7 @@ public struct Trainer {
     /// Loads the parameters of a run's last checkpoint into this trainer's network (whose shape must match).
     public mutating func loadCheckpoint(from run: URL) throws -> Int {
         let url = run.appendingPathComponent("checkpoint.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
-        let data: Data
-        do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch {
-            throw TrainingError.badCheckpoint(url.path, "\(error)")
-        }
-        let cp: Checkpoint
-        do { cp = try JSONDecoder().decode(Checkpoint.self, from: data) } catch { throw TrainingError.badCheckpoint(url.path, "\(error)") }
+        let cp = try Trainer.readCheckpoint(of: run)
         let folderConfig = try Trainer.checkRunFolder(run, checkpoint: cp)
         let shapes = network.parameters.map(\.count)
         guard cp.parameters.map(\.count) == shapes else {
@@ -162,6 +156,19 @@ public struct Trainer {
         }
         network.parameters = cp.parameters
         return cp.epoch
+    }
+
+    /// The run folder's `checkpoint.json`, read within bounds and decoded.
+    static func readCheckpoint(of run: URL) throws -> Checkpoint {
+        let url = run.appendingPathComponent("checkpoint.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
+        let data: Data
+        do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch {
+            throw TrainingError.badCheckpoint(url.path, "\(error)")
+        }
+        do { return try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
+            throw TrainingError.badCheckpoint(url.path, "\(error)")
+        }
     }
 
     /// What every reader of a run folder (export, evaluate, validate) checks before trusting it: `config.toml`,
@@ -251,13 +258,7 @@ public struct Trainer {
         var history: [EpochMetrics] = []
         var wallBefore = 0.0
         if resume {
-            guard let data = fm.contents(atPath: checkpointURL.path) else {
-                throw TrainingError.noCheckpoint(out.path)
-            }
-            let cp: Checkpoint
-            do { cp = try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
-                throw TrainingError.badCheckpoint(checkpointURL.path, "\(error)")
-            }
+            let cp = try Trainer.readCheckpoint(of: out)
             guard cp.configSHA256 == configHash else { throw TrainingError.configChanged(out.path) }
             if cp.cards != cards {
                 // A FeLIF card the run recalibrated itself is accepted when it is still the file it recorded.

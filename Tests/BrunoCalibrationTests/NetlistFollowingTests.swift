@@ -105,21 +105,12 @@ final class NetlistFollowingTests: XCTestCase {
         return url
     }
 
-    func workspace() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-follow-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for sub in ["netlists", "models"] {
-            try FileManager.default.copyItem(at: Self.root.appendingPathComponent(sub), to: dir.appendingPathComponent(sub))
-        }
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
 
     func testCalibrationFollowsTwoOrThreeChangesAtOnce() async throws {
         let pool = try SpicePool(count: 2)
         let only = ProcessInfo.processInfo.environment["BRUNO_MATRIX_CASE"].flatMap(Int.init)
         for (index, c) in Self.matrix.enumerated() where only == nil || only == index {
-            let dir = try workspace()
+            let dir = try netlistWorkspace()
             for change in c.changes {
                 let url = dir.appendingPathComponent(change.file)
                 let text = try String(contentsOf: url, encoding: .utf8)
@@ -156,7 +147,7 @@ final class NetlistFollowingTests: XCTestCase {
     }
 
     func testACardThatMissesTheQualityGateFailsAndTrainingRefusesIt() async throws {
-        let dir = try workspace()
+        let dir = try netlistWorkspace()
         let cir = dir.appendingPathComponent("netlists/felif_neuron.cir")
         var text = try String(contentsOf: try Self.shortProtocol(netlist: cir, in: dir), encoding: .utf8)
         text = text.replacingOccurrences(of: "max_heldout_nrmse = 0.02", with: "max_heldout_nrmse = 0.001")
@@ -191,7 +182,7 @@ final class NetlistFollowingTests: XCTestCase {
             (".param idsc=10p", ".param idsc={10p*nosuchname}", "felif_neuron.cir"),
         ]
         for (old, new, expected) in cases {
-            let dir = try workspace()
+            let dir = try netlistWorkspace()
             let cir = dir.appendingPathComponent("netlists/felif_neuron.cir")
             let text = try String(contentsOf: cir, encoding: .utf8)
             XCTAssertTrue(text.contains(old))

@@ -10,16 +10,6 @@ import XCTest
 final class NetlistParameterTests: XCTestCase {
     static let root = FeLIFCalibrationTests.root
 
-    /// A copy of netlists/ and models/ in a fresh folder, to edit like a user's own.
-    func workspace() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-params-\(UUID().uuidString)")
-        for sub in ["netlists", "models"] {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: Self.root.appendingPathComponent(sub), to: dir.appendingPathComponent(sub))
-        }
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
 
     func edit(_ url: URL, _ replacements: [(String, String)]) throws {
         var text = try String(contentsOf: url, encoding: .utf8)
@@ -57,7 +47,7 @@ final class NetlistParameterTests: XCTestCase {
     }
 
     func testOverridesExpressionsAndModelFilesAreFollowed() throws {
-        let dir = try workspace()
+        let dir = try netlistWorkspace()
         let cir = dir.appendingPathComponent("netlists/felif_neuron.cir")
         // Three changes at once, each written a different way: an expression on a .param, an instance override
         // with arithmetic, a model-file default; plus a device factor.
@@ -76,7 +66,7 @@ final class NetlistParameterTests: XCTestCase {
     }
 
     func testANetlistWithoutTheNeuronOrWithABadExpressionIsAClearError() throws {
-        let dir = try workspace()
+        let dir = try netlistWorkspace()
         let cir = dir.appendingPathComponent("netlists/felif_neuron.cir")
         try edit(cir, [("XN mem spk felif", "XN memb spk felif"), ("Iin 0 mem", "Iin 0 memb")])
         XCTAssertThrowsError(try FeLIFNetlistParameters.read(try Netlist(contentsOf: cir), spice: SpiceInstance())) {

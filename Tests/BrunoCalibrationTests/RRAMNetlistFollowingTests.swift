@@ -9,15 +9,6 @@ import XCTest
 final class RRAMNetlistFollowingTests: XCTestCase {
     static let root = FeLIFCalibrationTests.root
 
-    func workspace() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-rram-follow-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for sub in ["netlists", "models"] {
-            try FileManager.default.copyItem(at: Self.root.appendingPathComponent(sub), to: dir.appendingPathComponent(sub))
-        }
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
 
     /// A small Monte Carlo with the shipped programming recipe; `variability` lines go into [variability].
     func smallProtocol(_ netlist: URL, variability: String = "", in dir: URL, name: String) throws -> RRAMProtocol {
@@ -43,7 +34,7 @@ final class RRAMNetlistFollowingTests: XCTestCase {
     }
 
     func testTheCardFollowsTheNetlistsReadVoltageLevelTargetAndVariability() async throws {
-        let dir = try workspace()
+        let dir = try netlistWorkspace()
         let cir = dir.appendingPathComponent("netlists/rram_program.cir")
         var text = try String(contentsOf: cir, encoding: .utf8)
         for (old, new) in [("ic5=596u", "ic5=650u"), (".param vread=0.2 ", ".param vread=0.25 ")] {
