@@ -192,7 +192,7 @@ extension FeLIFCalibrationResult {
             ("alpha", s.alpha, "1"), ("softField", s.softField, "V/m"), ("leakCurrentDensity", s.leakCurrentDensity, "A/m^2"),
             ("leakVoltage", s.leakVoltage, "V"), ("dischargeCurrent", s.dischargeCurrent, "A"), ("parasiticCapacitance", s.parasiticCapacitance, "F"),
             ("threshold", s.threshold, "V"), ("resetVoltage", s.resetVoltage, "V"), ("voltageLimit", s.voltageLimit, "V"),
-            ("deadTime", simulation.deadTime, "s"),
+            ("resetPolarization", s.resetPolarization, "1"), ("deadTime", simulation.deadTime, "s"),
         ]
         return all.map { name, value, unit in
             let read = netlistParameters?.readings[name]
@@ -242,6 +242,8 @@ extension FeLIFTraceSimulation {
         s.leakCurrentDensity = try v("leakCurrentDensity", "A/m^2"); s.leakVoltage = try v("leakVoltage", "V")
         s.dischargeCurrent = try v("dischargeCurrent", "A"); s.parasiticCapacitance = try v("parasiticCapacitance", "F")
         s.threshold = try v("threshold", "V"); s.resetVoltage = try v("resetVoltage", "V"); s.voltageLimit = try v("voltageLimit", "V")
+        // Cards written before the reset polarization was a parameter assumed complete re-polarization.
+        s.resetPolarization = card.value("resetPolarization") == nil ? -1 : try v("resetPolarization", "1")
         self.init(surrogate: s, deadTime: try v("deadTime", "s"))
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 /// A surrogate quantity calibration may fit, with its unit and default bounds.
 public enum FeLIFFitQuantity: String, Sendable, Codable, CaseIterable {
     case saturationPolarization, activationField, alpha, tau0, parasiticCapacitance, dischargeCurrent
-    case leakCurrentDensity, leakVoltage, threshold, resetVoltage, deadTime
+    case leakCurrentDensity, leakVoltage, threshold, resetVoltage, deadTime, resetPolarization
 
     public var parameter: FitParameter {
         switch self {
@@ -22,6 +22,8 @@ public enum FeLIFFitQuantity: String, Sendable, Codable, CaseIterable {
         case .threshold: FitParameter(rawValue, unit: "V", lower: 0.5, upper: 6, logScale: false)
         case .resetVoltage: FitParameter(rawValue, unit: "V", lower: -5, upper: 0.5, logScale: false)
         case .deadTime: FitParameter(rawValue, unit: "s", lower: 1e-8, upper: 1e-3)
+        // −1 (complete re-polarization) is the physical limit, not a failed fit.
+        case .resetPolarization: FitParameter(rawValue, unit: "1", lower: -1, upper: -0.3, logScale: false)
         }
     }
 
@@ -38,6 +40,7 @@ public enum FeLIFFitQuantity: String, Sendable, Codable, CaseIterable {
         case .threshold: s.surrogate.threshold
         case .resetVoltage: s.surrogate.resetVoltage
         case .deadTime: s.deadTime
+        case .resetPolarization: s.surrogate.resetPolarization
         }
     }
 
@@ -54,6 +57,7 @@ public enum FeLIFFitQuantity: String, Sendable, Codable, CaseIterable {
         case .threshold: s.surrogate.threshold = x
         case .resetVoltage: s.surrogate.resetVoltage = x
         case .deadTime: s.deadTime = x
+        case .resetPolarization: s.surrogate.resetPolarization = x
         }
     }
 }
@@ -95,6 +99,8 @@ public struct FeLIFCalibration: Sendable {
     public var start: FeLIFTraceSimulation
     /// Membrane samples spacing [s].
     public var sampleInterval = 1e-4
+    /// ngspice's largest time step [s] (see `FeLIFStimulus.deck(from:maxStep:)`).
+    public var maxStep = FeLIFStimulus.defaultMaxStep
     /// Membrane residuals are divided by this [V].
     public var voltageScale = 1.0
     /// Spike-time residuals are divided by this [s]: 1 ms of spike-time error weighs like 1 V of membrane error
@@ -116,7 +122,7 @@ public struct FeLIFCalibration: Sendable {
 
     /// Simulates every stimulus in SPICE, in parallel; a failed stimulus is an error naming it.
     public func references(on pool: SpicePool, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> [FeLIFReference] {
-        let decks = try stimuli.map { try $0.deck(from: netlist) }
+        let decks = try stimuli.map { try $0.deck(from: netlist, maxStep: maxStep) }
         let results = await pool.simulateAll(decks.map { ($0, Analysis.netlist) }, progress: progress)
         var out: [FeLIFReference] = []
         for (stimulus, result) in zip(stimuli, results) {

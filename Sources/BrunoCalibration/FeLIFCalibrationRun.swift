@@ -28,7 +28,7 @@ public struct FeLIFCalibrationRun: Sendable {
         }
         var start = read.applied(to: FeLIFTraceSimulation())
         start.step = p.step
-        _ = try p.stimuli.map { try $0.deck(from: netlist) }  // every stimulus applies to this netlist
+        _ = try p.stimuli.map { try $0.deck(from: netlist, maxStep: p.maxStep) }  // every stimulus applies to this netlist
         // Inputs checked, nothing written yet. One writer per output folder; temporaries of a killed earlier run are removed first.
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let lock = try RunFolderLock(out)
@@ -39,6 +39,7 @@ public struct FeLIFCalibrationRun: Sendable {
         var calibration = FeLIFCalibration(netlist: netlist, stimuli: p.stimuli, quantities: p.quantities, start: start)
         calibration.netlistParameters = read
         calibration.sampleInterval = p.sampleInterval
+        calibration.maxStep = p.maxStep
         log("simulating \(p.stimuli.count) stimuli in SPICE on \(pool.count) ngspice instance(s)…")
         let t0 = Date()
         let references = try await calibration.references(on: pool) { done, total in log("  SPICE run \(done)/\(total)") }

@@ -253,6 +253,8 @@ public struct FeLIFProtocol: Sendable {
     public var netlist: URL
     public var sampleInterval: Double
     public var step: Double
+    /// ngspice's largest time step [s] (`[simulation] max_step`).
+    public var maxStep = FeLIFStimulus.defaultMaxStep
     public var quantities: [FeLIFFitQuantity]
     public var starts: Int
     public var startSpread: Double
@@ -267,14 +269,14 @@ public struct FeLIFProtocol: Sendable {
     public static func load(_ url: URL) throws -> FeLIFProtocol {
         let file = url.path
         let root = try StrictTable(try StrictTable.parse(url), path: "top level", file: file, allowed: ["simulation", "fit", "stimulus"])
-        guard let sim = try root.subtable("simulation", allowed: ["netlist", "sample_interval", "step"]) else {
+        guard let sim = try root.subtable("simulation", allowed: ["netlist", "sample_interval", "step", "max_step"]) else {
             throw ProtocolError(file: file, "missing [simulation] table")
         }
         let netlistPath = try sim.string("netlist")
         let netlist = StrictTable.resolve(netlistPath, relativeTo: url)
         let fit = try root.subtable("fit", allowed: ["quantities", "starts", "start_spread", "max_iterations", "seed",
                                                      "max_heldout_nrmse", "max_correlation"])
-        var quantities: [FeLIFFitQuantity] = [.saturationPolarization, .dischargeCurrent, .threshold]
+        var quantities: [FeLIFFitQuantity] = [.threshold, .deadTime, .resetPolarization]
         if let fit, fit.table["quantities"] != nil {
             quantities = try fit.strings("quantities").map { name in
                 guard let q = FeLIFFitQuantity(rawValue: name) else {
@@ -322,6 +324,7 @@ public struct FeLIFProtocol: Sendable {
             startSpread: try fit?.positive("start_spread", default: 1.5) ?? 1.5,
             maxIterations: try fit?.int("max_iterations", default: 60) ?? 60,
             seed: UInt64(try fit?.int("seed", default: 1) ?? 1), stimuli: stimuli)
+        p.maxStep = try sim.double("max_step", default: FeLIFStimulus.defaultMaxStep, in: 1e-9...1e-3)
         if let fit {
             p.maxHeldOutNRMSE = try fit.double("max_heldout_nrmse", default: 0.02, in: 1e-6...1)
             p.maxCorrelation = try fit.double("max_correlation", default: 0.95, in: 0.5...1)

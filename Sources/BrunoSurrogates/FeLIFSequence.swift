@@ -85,7 +85,7 @@ public struct FeLIFNeuron: Sendable {
     /// Reset from the previous step's spike (no gradient through the spike).
     func reset(_ s: FeLIFState, previousSpike: Double) -> FeLIFState {
         FeLIFState(v: (1 - previousSpike) * s.v + previousSpike * surrogate.resetVoltage,
-                   p: (1 - previousSpike) * s.p - previousSpike * surrogate.saturationPolarization)
+                   p: (1 - previousSpike) * s.p + previousSpike * surrogate.polarizationAfterReset)
     }
 
     /// Runs the sequence `inputs` (one current per coarse step, [A]) from `initial`.

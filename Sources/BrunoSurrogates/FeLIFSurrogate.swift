@@ -20,10 +20,17 @@ public struct FeLIFSurrogate: Sendable, Equatable, Codable {
     public var parasiticCapacitance = 15e-15 // C_par [F]
     public var threshold = 2.5               // V_thr [V]
     public var resetVoltage = -1.5           // [V]
+    /// P/Ps right after a reset [1]: −1 is complete re-polarization. A circuit whose reset pulse is short
+    /// against the switching time (high Ea, steep α) leaves part of the polarization unswitched, which shortens
+    /// the next interspike interval; calibration fits it, the reset applies it.
+    public var resetPolarization = -1.0
     /// Membrane clip [V] applied after every Euler step (the reference uses ±5 V).
     public var voltageLimit = 5.0
 
     public init() {}
+
+    /// The polarization a reset leaves [C/m²].
+    public var polarizationAfterReset: Double { resetPolarization * saturationPolarization }
 
     public static let reference = FeLIFSurrogate()
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The FeLIF surrogate run like the circuit: fine Euler steps in continuous time, and at a threshold
-/// crossing an immediate reset (V → V_reset, P → −Ps) held for a dead time, as the netlist's latch does. This
+/// crossing an immediate reset (V → V_reset, P → resetPolarization·Ps) held for a dead time, as the netlist's latch does. This
 /// is what calibration compares with SPICE; training uses the coarse-grid `FeLIFNeuron` on the same parameters.
 public struct FeLIFTraceSimulation: Sendable {
     public var surrogate: FeLIFSurrogate
@@ -40,7 +40,7 @@ public struct FeLIFTraceSimulation: Sendable {
             let t = Double(k) * step
             let w = min(Int(t / window), currents.count - 1)
             if t + step <= holdUntil {
-                s = FeLIFState(v: surrogate.resetVoltage, p: -surrogate.saturationPolarization)
+                s = FeLIFState(v: surrogate.resetVoltage, p: surrogate.polarizationAfterReset)
             } else {
                 // The hold ends inside this step: integrate only the remainder, so spike times (and the fit's
                 // Jacobian) depend continuously on the dead time rather than in whole steps.
@@ -51,7 +51,7 @@ public struct FeLIFTraceSimulation: Sendable {
                     let crossing = t + (step - h) + f * h
                     spikes.append(crossing)
                     holdUntil = crossing + deadTime
-                    s = FeLIFState(v: surrogate.resetVoltage, p: -surrogate.saturationPolarization)
+                    s = FeLIFState(v: surrogate.resetVoltage, p: surrogate.polarizationAfterReset)
                 } else {
                     s = next
                 }

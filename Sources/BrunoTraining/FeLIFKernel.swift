@@ -6,7 +6,7 @@ import Foundation
 /// Each lane may hold a different neuron (device-to-device variation), so every coefficient is a vector.
 struct FeLIFLanes {
     typealias V = SIMD8<Double>
-    var c, d, ps, logEa, alpha, esoft, invTau0, i0a, invVt, idsc, area, invC, vlimit, threshold, resetVoltage: V
+    var c, d, ps, logEa, alpha, esoft, invTau0, i0a, invVt, idsc, area, invC, vlimit, threshold, resetVoltage, resetPolarization: V
 
     init(_ neurons: [FeLIFSurrogate], lanes: Range<Int>, neuronOf: (Int) -> Int) {
         func gather(_ f: (FeLIFSurrogate.Coefficients, FeLIFSurrogate) -> Double) -> V {
@@ -34,6 +34,7 @@ struct FeLIFLanes {
         vlimit = gather { k, _ in k.vmax }
         threshold = gather { _, s in s.threshold }
         resetVoltage = gather { _, s in s.resetVoltage }
+        resetPolarization = gather { _, s in s.polarizationAfterReset }
     }
 
     @inline(__always) static func sign(_ x: V) -> V {

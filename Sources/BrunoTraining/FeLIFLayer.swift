@@ -133,7 +133,7 @@ public struct FeLIFLayer: Sendable {
                         // Detached reset from the previous step's spike, then this step's spike.
                         let keep = 1 - previousSpike
                         v = keep * fv + previousSpike * dev.resetVoltage
-                        p = keep * fp - previousSpike * dev.ps
+                        p = keep * fp + previousSpike * dev.resetPolarization
                         var spike = SIMD8<Double>(repeating: 0)
                         spike.replace(with: 1, where: v .>= dev.threshold)
                         previousSpike = spike
