@@ -87,6 +87,13 @@ public enum UEATimeSeries {
                 guard !series.isEmpty else { throw DataError(file: file, location: "line \(lineNo), dimension \(d)", "empty series") }
                 dims.append(series)
             }
+            // Without time stamps, sample k of every dimension is at k·period: dimensions of different lengths
+            // cannot be aligned (which samples belong together?), so they are refused rather than cut.
+            if !stamped, let short = dims.indices.first(where: { dims[$0].count != dims[0].count }) {
+                throw DataError(file: file, location: "line \(lineNo), dimension \(short)",
+                                "has \(dims[short].count) samples, dimension 0 has \(dims[0].count); the dimensions of one case must "
+                                    + "have equal lengths (or give @timeStamps true with (time,value) pairs)")
+            }
             if let expected = dimensions, expected != dims.count {
                 throw DataError(file: file, location: "line \(lineNo)", "has \(dims.count) dimensions, earlier cases have \(expected)")
             }

@@ -16,6 +16,12 @@ public struct ExperimentData: Sendable {
     public var channels: Int
     /// Width of the prediction target (prediction tasks).
     public var targetChannels: Int
+    /// The per-channel standardisation fitted on `train` and applied to all three splits (nil: inputs as read).
+    public var normalization: InputNormalization?
+    /// Seconds between the recording's samples as used (recorded data; nil for generated or binary data).
+    public var samplePeriod: Double?
+    /// What was chosen for the user (derived sample period, constant channels): logged and kept in run.json.
+    public var notes: [String] = []
 
     /// Loads (or generates) the data a config names, checking every value is finite.
     public static func load(_ c: TrainingConfig) throws -> ExperimentData {
@@ -48,8 +54,22 @@ public struct ExperimentData: Sendable {
             let (fit, select) = split(train, fraction: c.validFraction, seed: c.dataSeed)
             out = ExperimentData(train: fit, valid: select, test: reported, classes: [], channels: JSBChorales.keys, targetChannels: JSBChorales.keys)
         case .uea:
-            var options = UEATimeSeries.Options(samplePeriod: c.samplePeriod, gridStep: c.stepping.coarseStep)
-            let train = try UEATimeSeries.load(c.dataPath!, options: options)
+            let grid = c.stepping.coarseStep
+            var options = UEATimeSeries.Options(samplePeriod: c.samplePeriod ?? grid, gridStep: grid)
+            var train = try UEATimeSeries.load(c.dataPath!, options: options)
+            var notes: [String] = []
+            if c.samplePeriod == nil {
+                // One file sample per coarse step, stretched until the median recording spans `minimumSteps`
+                // steps: a 24-sample series over 24 ms gives the neurons too few steps to integrate it.
+                let lengths = train.samples.map(\.steps).sorted()
+                let median = lengths[lengths.count / 2]
+                let stretch = max(1, Int((Double(ExperimentData.minimumSteps) / Double(max(median, 1))).rounded(.up)))
+                options.samplePeriod = Double(stretch) * grid
+                if stretch > 1 { train = try UEATimeSeries.load(c.dataPath!, options: options) }
+                notes.append("data.sample_period not set: chose " + String(format: "%g", options.samplePeriod) + " s, \(stretch) coarse "
+                    + "step(s) per file sample, so that the median training series (\(median) samples) spans "
+                    + "\(median * stretch) steps of " + String(format: "%g", grid) + " s")
+            }
             // The test file's labels are matched to the training file's classes by name, not by position.
             options.classes = train.classes
             let test = try UEATimeSeries.load(c.testPath!, options: options)
@@ -58,7 +78,34 @@ public struct ExperimentData: Sendable {
             }
             let (fit, select) = split(train, fraction: c.validFraction, seed: c.dataSeed)
             out = ExperimentData(train: fit, valid: select, test: test, classes: train.classes, channels: train.channels, targetChannels: 0)
+            out.samplePeriod = options.samplePeriod
+            out.notes = notes
         }
+        try out.checkFinite()
+        if c.normalize {
+            // Fitted on the training split only, after the selection split is taken out of it.
+            let norm = InputNormalization(fittedOn: out.train)
+            out.train = norm.apply(to: out.train)
+            out.valid = norm.apply(to: out.valid)
+            out.test = norm.apply(to: out.test)
+            out.normalization = norm
+            if !norm.constantChannels.isEmpty {
+                out.notes.append("channel(s) \(norm.constantChannels.map(String.init).joined(separator: ", ")) of \(out.train.name) "
+                    + "are constant over the training split: they carry no information and are fed as 0")
+            }
+        }
+        guard !out.train.samples.isEmpty, !out.valid.samples.isEmpty else {
+            throw DataError(file: out.train.name, "too few samples to train and select (train \(out.train.count), selection \(out.valid.count))")
+        }
+        return out
+    }
+
+    /// Shortest recording, in coarse steps, that the derived `sample_period` stretches the median series to.
+    public static let minimumSteps = 100
+
+    /// Every input finite, every label a class.
+    func checkFinite() throws {
+        let out = self
         for set in [out.train, out.valid, out.test] {
             for (i, s) in set.samples.enumerated() {
                 if let bad = s.values.firstIndex(where: { !$0.isFinite }) {
@@ -70,10 +117,6 @@ public struct ExperimentData: Sendable {
                 }
             }
         }
-        guard !out.train.samples.isEmpty, !out.valid.samples.isEmpty else {
-            throw DataError(file: out.train.name, "too few samples to train and select (train \(out.train.count), selection \(out.valid.count))")
-        }
-        return out
     }
 
     /// A seeded split of `set` into (rest, fraction).
@@ -120,7 +163,7 @@ extension Network {
         var layers: [NetworkLayer] = []
         var width = data.channels
         if c.encoding > 0 {
-            layers.append(.encoding(EncodingLayer(channels: width, neurons: c.encoding, gainRange: c.encodingGain)))
+            layers.append(.encoding(EncodingLayer(channels: width, neurons: c.encoding, gainRange: c.encodingGain, onOff: c.encodingOnOff)))
             width = c.encoding
         }
         for h in c.hidden {

@@ -66,20 +66,28 @@ public struct LIFLayer: Sendable {
 /// A fixed (untrained) encoding of analogue inputs into spikes: `neurons` LIF encoders, neuron j listening to
 /// input channel j mod C with its own gain, log-spaced between `gains` so that weak and strong signals are both
 /// resolved (the reference's fixed-gain encoding of the taxels into 128 channels).
+///
+/// An LIF encoder only fires on positive drive. With `onOff`, the encoders come in pairs of opposite sign (an
+/// "on" cell sees +g·x, its "off" partner −g·x, as retinal on/off cells), so a channel that is negative most of
+/// the time — any standardised recording — is seen in both directions; each sign gets half of the gains.
 public struct EncodingLayer: Sendable {
     public var neurons: Int
     public var channels: Int
+    /// Signed gain of each encoder (negative: an "off" cell).
     public var gains: [Float]
     public var lif: LIFLayer
 
-    public init(channels: Int, neurons: Int, gainRange: ClosedRange<Float>, beta: Float = 0.9) {
+    public init(channels: Int, neurons: Int, gainRange: ClosedRange<Float>, beta: Float = 0.9, onOff: Bool = false) {
         self.channels = channels
         self.neurons = neurons
-        let perChannel = max(1, neurons / channels)
+        let blocks = max(1, neurons / channels)
+        let perSign = onOff ? max(1, blocks / 2) : blocks
         gains = (0..<neurons).map { j in
             let k = j / channels
-            let f = perChannel > 1 ? Float(k % perChannel) / Float(perChannel - 1) : 0
-            return gainRange.lowerBound * Foundation.pow(gainRange.upperBound / gainRange.lowerBound, f)
+            let level = onOff ? (k / 2) % perSign : k % perSign
+            let f = perSign > 1 ? Float(level) / Float(perSign - 1) : 0
+            let g = gainRange.lowerBound * Foundation.pow(gainRange.upperBound / gainRange.lowerBound, f)
+            return onOff && k % 2 == 1 ? -g : g
         }
         lif = LIFLayer(alpha: 0, beta: beta, threshold: 1)
     }

@@ -94,3 +94,28 @@ public struct ReduceOnPlateau: Sendable, Codable, Equatable {
         return max(minimum, learningRate * factor)
     }
 }
+
+/// Linear warm-up, then a cosine decay to `minimum` over the remaining epochs: a learning rate that is a function
+/// of the epoch alone. On small data sets (tens of samples) the selection loss is noise; reduce-on-plateau then
+/// halves the rate on that noise and the run freezes, which this schedule cannot do.
+public struct CosineSchedule: Sendable, Equatable {
+    public var peak: Double
+    public var minimum: Double
+    public var warmupEpochs: Int
+    public var epochs: Int
+
+    public init(peak: Double, minimum: Double, warmupEpochs: Int, epochs: Int) {
+        self.peak = peak
+        self.minimum = minimum
+        self.warmupEpochs = warmupEpochs
+        self.epochs = epochs
+    }
+
+    /// The learning rate of epoch `e` (1-based).
+    public func rate(epoch e: Int) -> Double {
+        if e <= warmupEpochs { return peak * Double(e) / Double(warmupEpochs + 1) }
+        let span = max(1, epochs - warmupEpochs)
+        let f = min(1, Double(e - warmupEpochs - 1) / Double(span))
+        return minimum + (peak - minimum) * 0.5 * (1 + Foundation.cos(Double.pi * f))
+    }
+}

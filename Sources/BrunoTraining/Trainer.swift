@@ -68,6 +68,50 @@ public struct Trainer {
         var wallSeconds: Double
     }
 
+    /// The epoch with the best selection figure so far (`best.json`), kept when `[run] restore_best` is on.
+    struct Best: Codable {
+        var format = "bruno-best"
+        var epoch: Int
+        /// Selection accuracy (classification) or −NLL/−loss: higher is better.
+        var figure: Double
+        var parameters: [[Float]]
+        var configSHA256: String
+        var cards: CardsUsed
+    }
+
+    /// The selection figure of an epoch, higher is better: accuracy (ties broken by the lower loss), else −NLL.
+    static func selectionFigure(_ e: Evaluation) -> Double {
+        if let a = e.accuracy { return a - 1e-6 * min(e.loss, 1e5) }
+        return -(e.nll ?? e.loss)
+    }
+
+    /// Epoch `epoch`'s order of the training samples: a seeded shuffle, or with `balanced` the classes in turn,
+    /// each class's samples shuffled and repeated as needed, for as many draws as there are samples.
+    static func epochOrder(labels: [Int?], epoch: Int, seed: UInt64, balanced: Bool) -> [Int] {
+        var shuffle = SeededRandom(seed: seed).derived(UInt64(epoch))
+        func shuffled(_ a: [Int]) -> [Int] {
+            var a = a
+            for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(shuffle.next() % UInt64(i + 1))) }
+            return a
+        }
+        let all = shuffled(Array(labels.indices))
+        guard balanced else { return all }
+        let classes = Set(labels.compactMap { $0 }).sorted()
+        guard classes.count > 1 else { return all }
+        let byClass = classes.map { c in shuffled(labels.indices.filter { labels[$0] == c }) }
+        var out: [Int] = [], next = [Int](repeating: 0, count: classes.count)
+        // The classes start in a shuffled rotation, so the last partial batch is not always the same class.
+        let rotation = shuffled(Array(classes.indices))
+        while out.count < labels.count {
+            for k in rotation where out.count < labels.count {
+                let members = byClass[k]
+                out.append(members[next[k] % members.count])
+                next[k] += 1
+            }
+        }
+        return out
+    }
+
     /// A batch in network layout.
     struct Batch {
         var x: [Float]
@@ -155,7 +199,25 @@ public struct Trainer {
             try useFeLIFCard(URL(fileURLWithPath: recalibrated))
         }
         network.parameters = cp.parameters
+        if config.restoreBest, let best = try Trainer.readBest(of: run, configSHA256: cp.configSHA256) {
+            network.parameters = best.parameters
+            return best.epoch
+        }
         return cp.epoch
+    }
+
+    /// The run folder's `best.json` when it belongs to this run (nil when there is none).
+    static func readBest(of run: URL, configSHA256: String) throws -> Best? {
+        let url = run.appendingPathComponent("best.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let best: Best
+        do { best = try JSONDecoder().decode(Best.self, from: try BoundedFile.read(url, limit: BoundedFile.dataLimit)) } catch {
+            throw TrainingError.badCheckpoint(url.path, "\(error)")
+        }
+        guard best.configSHA256 == configSHA256 else {
+            throw TrainingError.mixedRunFolder(run.path, "best.json was written by another config (\(best.configSHA256.prefix(12))…)")
+        }
+        return best
     }
 
     /// The run folder's `checkpoint.json`, read within bounds and decoded.
@@ -257,6 +319,8 @@ public struct Trainer {
         var firstEpoch = 1
         var history: [EpochMetrics] = []
         var wallBefore = 0.0
+        var best: Best?
+        for note in data.notes { log("data: \(note)") }
         if resume {
             let cp = try Trainer.readCheckpoint(of: out)
             guard cp.configSHA256 == configHash else { throw TrainingError.configChanged(out.path) }
@@ -273,6 +337,7 @@ public struct Trainer {
             plateau = cp.plateau
             firstEpoch = cp.epoch + 1
             wallBefore = cp.wallSeconds
+            best = try Trainer.readBest(of: out, configSHA256: configHash).flatMap { $0.epoch <= cp.epoch ? $0 : nil }
             // Keep the metrics of the epochs the checkpoint contains (a line written after it is dropped).
             if let text = try? String(contentsOf: metricsURL, encoding: .utf8) {
                 let decoder = JSONDecoder()
@@ -291,9 +356,9 @@ public struct Trainer {
         let trainCount = data.train.count
         for epoch in firstEpoch...max(firstEpoch, config.epochs) where epoch <= config.epochs {
             let t0 = Date()
-            var order = Array(0..<trainCount)
-            var shuffle = SeededRandom(seed: config.seed).derived(UInt64(epoch))
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(shuffle.next() % UInt64(i + 1))) }
+            let order = Trainer.epochOrder(labels: data.train.samples.map(\.label), epoch: epoch, seed: config.seed,
+                                           balanced: config.balancedBatches)
+            if let cosine = config.cosine { optimizer.learningRate = cosine.rate(epoch: epoch) }
             var lossSum = 0.0, correct = 0, stored = 0
             let batches = (trainCount + config.batch - 1) / config.batch
             for bi in 0..<batches {
@@ -324,7 +389,12 @@ public struct Trainer {
             let valid = evaluate(data.valid, chip: chip, stream: 0xE0A1 &+ UInt64(epoch))
             let test = evaluate(data.test, chip: chip, stream: 0x7E57 &+ UInt64(epoch))
             let lr = optimizer.learningRate
-            optimizer.learningRate = plateau.observe(valid.nll ?? valid.loss, learningRate: lr)
+            if config.cosine == nil { optimizer.learningRate = plateau.observe(valid.nll ?? valid.loss, learningRate: lr) }
+            var newBest: Best?
+            if config.restoreBest, best.map({ Trainer.selectionFigure(valid) > $0.figure }) ?? true {
+                newBest = Best(epoch: epoch, figure: Trainer.selectionFigure(valid), parameters: network.parameters,
+                               configSHA256: configHash, cards: cards)
+            }
             var checked: [String: Double]?
             if let hook {
                 do {
@@ -357,10 +427,25 @@ public struct Trainer {
             } catch {
                 throw TrainingError.unwritableEpoch(epoch: epoch, reason: "\(error)")
             }
+            // best.json before the checkpoint: a kill between the two leaves a best no later than the checkpoint.
+            if let newBest {
+                try AtomicFile.write(try JSONEncoder().encode(newBest), to: out.appendingPathComponent("best.json"))
+                best = newBest
+            }
             try writeMetrics(history, to: metricsURL)
             try AtomicFile.write(checkpointData, to: checkpointURL)
             try plotCurves(history, to: out.appendingPathComponent("learning-curves.svg"))
             log(Trainer.describe(m, of: config.epochs))
+        }
+        if config.restoreBest, let best, let m = history.first(where: { $0.epoch == best.epoch }) {
+            // Evaluation, validation and export read best.json (loadCheckpoint); so does this trainer from here on.
+            network.parameters = best.parameters
+            var s = "restored the best selection epoch \(best.epoch)"
+            if let a = m.validAccuracy { s += String(format: ": selection acc %.3f", a) }
+            if let a = m.testAccuracy { s += String(format: ", test acc %.3f", a) }
+            if let n = m.validNLL { s += String(format: ": selection NLL %.3f", n) }
+            if let n = m.testNLL { s += String(format: ", held-out NLL %.3f nats/step", n) }
+            log(s)
         }
         return history
     }
@@ -388,6 +473,16 @@ public struct Trainer {
         // Training on a card that failed its calibration quality gate is the user's explicit choice: on record.
         if config.acceptFailedCard { record["accept_failed_card"] = true }
         if let r = cards.rram { record["rram_card"] = ["path": r, "sha256": cards.rramSHA256 ?? ""] }
+        var input: [String: Any] = [:]
+        if let n = data.normalization {
+            input["normalization"] = ["kind": "per-channel standardisation, fitted on the training split", "mean": n.mean,
+                                      "scale": n.scale, "constant_channels": n.constantChannels]
+        }
+        if let p = data.samplePeriod { input["sample_period_s"] = p }
+        if !data.notes.isEmpty { input["notes"] = data.notes }
+        if !input.isEmpty { record["input"] = input }
+        record["restore_best"] = config.restoreBest
+        if config.balancedBatches { record["balanced_batches"] = true }
         return try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
     }
 

@@ -1,4 +1,5 @@
 import BrunoCalibration
+import BrunoDevices
 import BrunoSurrogates
 import Foundation
 import TOMLKit
@@ -15,6 +16,11 @@ public struct TrainingConfig: Sendable {
     public var seed: UInt64 = 1
     public var epochs = 30
     public var batch = 64
+    /// Train the last epochs' parameters, but evaluate, validate and export the epoch with the best selection
+    /// figure (`best.json`). Default: on for recorded data (`uea`), off for the synthetic set.
+    public var restoreBest = false
+    /// Draw each epoch's samples class by class in turn (minority classes repeat), so every batch sees every class.
+    public var balancedBatches = false
 
     // [data]
     public enum DataKind: String, Sendable { case braille, jsb, uea }
@@ -26,12 +32,17 @@ public struct TrainingConfig: Sendable {
     public var dataPath: URL?
     public var testPath: URL?
     public var validFraction = 0.2
-    public var samplePeriod = 1e-3
+    /// Seconds between a recording's samples; nil: derived from the data (`ExperimentData.minimumSteps`).
+    public var samplePeriod: Double?
+    /// Per-channel standardisation fitted on the training split (`[data] normalize`, default on for `uea`).
+    public var normalize = false
     public var maxSequences: Int?
 
     // [network]
     public var encoding = 128
     public var encodingGain: ClosedRange<Float> = 0.3...3
+    /// Signed inputs: half the encoders see −x (`[network] encoding_polarity = "on_off"`, default for `uea`).
+    public var encodingOnOff = false
     public var hidden: [Int] = [256]
     public var hiddenAlpha: Float = 0, hiddenBeta: Float = 0.9
     public enum OutputNeuron: String, Sendable { case felif, lif }
@@ -70,6 +81,8 @@ public struct TrainingConfig: Sendable {
     public var optimizer = Optimizer.Kind.adamax
     public var learningRate = 2e-3
     public var plateau = ReduceOnPlateau()
+    /// Warm-up + cosine decay instead of reduce-on-plateau (`[optimizer] schedule = "cosine"`).
+    public var cosine: CosineSchedule?
 
     // [validation]: SPICE-in-the-loop (BrunoValidation runs it; the trainer calls it through a hook)
     public var validation = ValidationSettings()
@@ -123,15 +136,22 @@ public struct TrainingConfig: Sendable {
         resolvedText = root.convert(to: .toml)
         let top = try StrictTable(root, path: "top level", file: file,
                                   allowed: ["run", "data", "network", "devices", "felif", "optimizer", "loss", "validation"])
-        felifCard = StrictTable.resolve("../calibration/felif.card.json", relativeTo: url)
-        rramCard = StrictTable.resolve("../calibration/rram.card.json", relativeTo: url)
-        if let r = try top.subtable("run", allowed: ["seed", "epochs", "batch"]) {
+        // Cards not named in [devices] are the package's committed ones, wherever the experiment file is kept.
+        let calibration = (try? DeviceLibrary.locate())?.root.appendingPathComponent("calibration")
+            ?? url.deletingLastPathComponent().appendingPathComponent("../calibration").standardizedFileURL
+        felifCard = calibration.appendingPathComponent("felif.card.json")
+        rramCard = calibration.appendingPathComponent("rram.card.json")
+        validation.protocol = calibration.appendingPathComponent("felif.toml")
+        let run = try top.subtable("run", allowed: ["seed", "epochs", "batch", "restore_best", "balanced_batches"])
+        if let r = run {
             seed = UInt64(try r.int("seed", default: 1, in: 0...Int.max))
             epochs = try r.int("epochs", default: epochs, in: 1...100_000)
             batch = try r.int("batch", default: batch, in: 1...1_000_000)
+            balancedBatches = try r.bool("balanced_batches", default: false)
         }
         if let d = try top.subtable("data", allowed: ["kind", "train_per_class", "valid_per_class", "test_per_class", "seed", "steps", "taxel_rows",
-                                                   "taxel_columns", "path", "test_path", "valid_fraction", "sample_period", "max_sequences"]) {
+                                                   "taxel_columns", "path", "test_path", "valid_fraction", "sample_period", "max_sequences",
+                                                   "normalize"]) {
             let kind = try d.string("kind", default: "braille")
             guard let k = DataKind(rawValue: kind) else { throw d.error("kind", "one of braille, jsb, uea (got '\(kind)')") }
             data = k
@@ -145,12 +165,17 @@ public struct TrainingConfig: Sendable {
             if d.table["path"] != nil { dataPath = StrictTable.resolve(try d.string("path"), relativeTo: url) }
             if d.table["test_path"] != nil { testPath = StrictTable.resolve(try d.string("test_path"), relativeTo: url) }
             validFraction = try d.double("valid_fraction", default: 0.2, in: 0.01...0.9)
-            samplePeriod = try d.positive("sample_period", default: 1e-3, atMost: 3600)
+            if d.table["sample_period"] != nil { samplePeriod = try d.positive("sample_period", default: 1e-3, atMost: 3600) }
+            let n = try d.string("normalize", default: data == .uea ? "channel" : "none")
+            guard n == "channel" || n == "none" else { throw d.error("normalize", "channel or none (got '\(n)')") }
+            normalize = n == "channel"
             if d.table["max_sequences"] != nil { maxSequences = try d.int("max_sequences", default: 0, in: 1...Int.max) }
             if data != .braille && dataPath == nil { throw ProtocolError(file: file, "[data] kind = \(kind) needs 'path'") }
             if data == .uea && testPath == nil { throw ProtocolError(file: file, "[data] kind = uea needs 'test_path' (the _TEST.ts file)") }
         }
-        if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "hidden", "hidden_alpha", "hidden_beta", "output", "output_size",
+        restoreBest = try run?.bool("restore_best", default: data == .uea) ?? (data == .uea)
+        encodingOnOff = data == .uea
+        if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "encoding_polarity", "hidden", "hidden_alpha", "hidden_beta", "output", "output_size",
                                                       "output_beta", "synapses", "bits", "read_noise", "programming_noise", "init_gain",
                                                       "felif_output", "readout", "input_scale"]) {
             encoding = try n.int("encoding", default: encoding, in: 0...65_536)  // 0: inputs go straight in
@@ -159,6 +184,11 @@ public struct TrainingConfig: Sendable {
                 guard g.count == 2, g[0] > 0, g[1] >= g[0] else { throw n.error("encoding_gain", "[lowest, highest] with 0 < lowest ≤ highest") }
                 encodingGain = Float(g[0])...Float(g[1])
             }
+            let polarity = try n.string("encoding_polarity", default: encodingOnOff ? "on_off" : "positive")
+            guard polarity == "on_off" || polarity == "positive" else {
+                throw n.error("encoding_polarity", "positive or on_off (got '\(polarity)')")
+            }
+            encodingOnOff = polarity == "on_off"
             if n.table["hidden"] != nil { hidden = try n.ints("hidden", in: 1...65_536) }
             hiddenAlpha = Float(try n.double("hidden_alpha", default: 0, in: 0...1))
             hiddenBeta = Float(try n.double("hidden_beta", default: 0.9, in: 0...1))
@@ -213,7 +243,8 @@ public struct TrainingConfig: Sendable {
                 throw ProtocolError(file: file, "[felif] integrator = exponential is a forward option of bruno mode; fine-grid BPTT differentiates the Euler sub-steps")
             }
         }
-        if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate"]) {
+        if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate",
+                                                        "schedule", "warmup_epochs"]) {
             let k = try o.string("kind", default: "adamax")
             guard let kind = Optimizer.Kind(rawValue: k) else { throw o.error("kind", "adam or adamax (got '\(k)')") }
             optimizer = kind
@@ -221,6 +252,12 @@ public struct TrainingConfig: Sendable {
             plateau = ReduceOnPlateau(factor: try o.double("plateau_factor", default: 0.5, in: 0.01...1),
                                       patience: try o.int("plateau_patience", default: 5, in: 0...100_000),
                                       minimum: try o.positive("min_learning_rate", default: 1e-6, atMost: 10))
+            let schedule = try o.string("schedule", default: "plateau")
+            guard schedule == "plateau" || schedule == "cosine" else { throw o.error("schedule", "plateau or cosine (got '\(schedule)')") }
+            if schedule == "cosine" {
+                cosine = CosineSchedule(peak: learningRate, minimum: plateau.minimum,
+                                        warmupEpochs: try o.int("warmup_epochs", default: 3, in: 0...100_000), epochs: epochs)
+            }
         }
         if let l = try top.subtable("loss", allowed: ["kind", "warmup"]) {
             let k = try l.string("kind", default: "spike_count")
@@ -252,7 +289,7 @@ public struct TrainingConfig: Sendable {
             validation.instances = try v.int("instances", default: 2, in: 1...256)
             validation.seed = UInt64(try v.int("seed", default: 11, in: 0...Int.max))
             validation.recalibrate = try v.bool("recalibrate", default: false)
-            validation.protocol = StrictTable.resolve(try v.string("protocol", default: "../calibration/felif.toml"), relativeTo: url)
+            if v.table["protocol"] != nil { validation.protocol = StrictTable.resolve(try v.string("protocol"), relativeTo: url) }
             guard validation.every >= 0, validation.samples >= 1, validation.instances >= 1 else {
                 throw ProtocolError(file: file, "[validation] every ≥ 0, samples ≥ 1 and instances ≥ 1")
             }
