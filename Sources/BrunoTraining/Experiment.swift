@@ -68,7 +68,7 @@ public struct ExperimentData: Sendable {
                 if stretch > 1 { train = try UEATimeSeries.load(c.dataPath!, options: options) }
                 notes.append("data.sample_period not set: chose " + String(format: "%g", options.samplePeriod) + " s, \(stretch) coarse "
                     + "step(s) per file sample, so that the median training series (\(median) samples) spans "
-                    + "\(median * stretch) steps of " + String(format: "%g", grid) + " s")
+                    + "\((median - 1) * stretch + 1) steps of " + String(format: "%g", grid) + " s")
             }
             // The test file's labels are matched to the training file's classes by name, not by position.
             options.classes = train.classes

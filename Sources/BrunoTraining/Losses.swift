@@ -31,6 +31,80 @@ public enum Loss {
         return (loss / Double(batch), g, correct, counts)
     }
 
+    /// Cross-entropy of logits `count + γ·mean_t(V)/|θ|` per output neuron: its spike count over the sequence
+    /// plus its mean membrane voltage in units of its threshold (γ = `membraneWeight`). The membrane part gives
+    /// silent neurons a gradient and orders neurons that fired equally often (a tie of spike counts otherwise
+    /// decides nothing); γ ≪ 1 keeps the decision a spike-count decision whenever the counts differ.
+    /// `spikes` and `membrane` are `[T][B][K]`. Returns the loss, dL/d(spike), dL/dV and the correct predictions.
+    public static func countMembraneCrossEntropy(spikes: [Float], membrane: [Float], thresholds: [Double], steps: Int, batch: Int,
+                                                 classes: Int, labels: [Int], membraneWeight: Double)
+        -> (loss: Double, spikeGradient: [Float], membraneGradient: [Float], correct: Int)
+    {
+        precondition(spikes.count == steps * batch * classes && membrane.count == spikes.count && labels.count == batch
+                     && thresholds.count == classes, "count-membrane loss: shapes do not match")
+        var logits = [Double](repeating: 0, count: batch * classes)
+        for t in 0..<steps {
+            for b in 0..<batch {
+                for k in 0..<classes {
+                    let i = (t * batch + b) * classes + k
+                    logits[b * classes + k] += Double(spikes[i])
+                        + membraneWeight * Double(membrane[i]) / max(abs(thresholds[k]), 1e-12) / Double(max(steps, 1))
+                }
+            }
+        }
+        var loss = 0.0, correct = 0
+        var gLogit = [Double](repeating: 0, count: batch * classes)
+        for b in 0..<batch {
+            let row = Array(logits[(b * classes)..<((b + 1) * classes)])
+            let m = row.max()!
+            let e = row.map { Foundation.exp($0 - m) }
+            let z = e.reduce(0, +)
+            loss += -(row[labels[b]] - m - Foundation.log(z))
+            for c in 0..<classes { gLogit[b * classes + c] = (e[c] / z - (c == labels[b] ? 1 : 0)) / Double(batch) }
+            let predicted = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
+            if predicted == labels[b] && Set(row).count > 1 { correct += 1 }
+        }
+        var gs = [Float](repeating: 0, count: spikes.count), gv = gs
+        for t in 0..<steps {
+            for b in 0..<batch {
+                for k in 0..<classes {
+                    let i = (t * batch + b) * classes + k, g = gLogit[b * classes + k]
+                    gs[i] = Float(g)
+                    gv[i] = Float(g * membraneWeight / max(abs(thresholds[k]), 1e-12) / Double(max(steps, 1)))
+                }
+            }
+        }
+        return (loss / Double(batch), gs, gv, correct)
+    }
+
+    /// The silent-target term: for each sample whose target neuron did not fire, λ·(θ − mean_t V)/|θ| of that
+    /// neuron (V from `membrane`, `[T][B][K]`, θ its threshold), mean over the batch. The spike-count loss gives a
+    /// silent neuron a gradient only through the surrogate derivative far below threshold, which vanishes: a
+    /// network whose target neurons fall silent early never recovers. This term pulls the membrane up until the
+    /// neuron fires, then vanishes. The mean over time, not the peak: a membrane driven negative peaks at the
+    /// first step, where no input has arrived yet to carry a gradient. Returns the loss and dL/dV.
+    public static func silentTarget(membrane: [Float], counts: [Float], thresholds: [Double], steps: Int, batch: Int, classes: Int,
+                                    labels: [Int], weight: Double) -> (loss: Double, gradient: [Float])
+    {
+        precondition(membrane.count == steps * batch * classes && counts.count == batch * classes && thresholds.count == classes,
+                     "silent-target loss: shapes do not match")
+        var g = [Float](repeating: 0, count: membrane.count)
+        var loss = 0.0
+        guard steps > 0 else { return (0, g) }
+        for b in 0..<batch where counts[b * classes + labels[b]] == 0 {
+            let y = labels[b]
+            var mean = 0.0
+            for t in 0..<steps { mean += Double(membrane[(t * batch + b) * classes + y]) }
+            mean /= Double(steps)
+            let theta = thresholds[y], scale = 1 / max(abs(theta), 1e-12)
+            guard mean < theta else { continue }
+            loss += weight * (theta - mean) * scale / Double(batch)
+            let d = Float(-weight * scale / Double(batch * steps))
+            for t in 0..<steps { g[(t * batch + b) * classes + y] = d }
+        }
+        return (loss, g)
+    }
+
     /// Binary cross-entropy of per-step logits against 0/1 targets, skipping the first `warmup` steps and masked
     /// (padded) steps; the mean over keys and counted steps. Also returns the negative log-likelihood in nats per
     /// time step summed over keys (the JSB figure of merit) and the number of counted steps.

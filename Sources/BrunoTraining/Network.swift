@@ -81,7 +81,9 @@ public struct Network: Sendable {
     }
 
     /// Gradients of every trainable tensor (each linear layer's weights, then its bias), given dL/d(output).
-    public func backward(_ pass: Pass, outputGradient: Matrix, steps: Int, batch: Int) -> [[Float]] {
+    /// `membraneGradients` adds dL/dV (layer index → `[T][B][N]`) to a FeLIF layer that outputs spikes: a loss
+    /// term on the membrane of silent neurons, which the spike path cannot reach.
+    public func backward(_ pass: Pass, outputGradient: Matrix, steps: Int, batch: Int, membraneGradients: [Int: [Float]] = [:]) -> [[Float]] {
         var g = outputGradient
         var grads: [[Float]] = []
         for (i, layer) in layers.enumerated().reversed() {
@@ -98,7 +100,7 @@ public struct Network: Sendable {
                 g = Matrix(rows: g.rows, cols: g.cols, values: l.backward(tape, spikeGradients: g.values))
             case (.felif(let f, let output), .felif(let tape)):
                 let values = output == .spikes
-                    ? f.backward(tape, spikeGradients: g.values)
+                    ? f.backward(tape, spikeGradients: g.values, voltageGradients: membraneGradients[i])
                     : f.backward(tape, spikeGradients: [Float](repeating: 0, count: g.values.count), voltageGradients: g.values)
                 g = Matrix(rows: g.rows, cols: g.cols, values: values)
             default:

@@ -140,16 +140,50 @@ public struct Trainer {
         return Batch(x: x, steps: steps, size: b, labels: indices.map { set.samples[$0].label ?? 0 }, targets: targets, mask: mask)
     }
 
-    /// Loss, its gradient with respect to the network output, and (correct predictions, counted steps).
-    func loss(_ output: Matrix, _ batch: Batch) -> (Double, Matrix, Int, Double) {
+    /// What the loss gives one batch: its value, dL/d(output), dL/dV of the output FeLIF layer (a membrane term),
+    /// correct predictions and (prediction tasks) the summed NLL of the counted steps.
+    struct BatchLoss {
+        var loss: Double
+        var outputGradient: Matrix
+        var membraneGradients: [Int: [Float]] = [:]
+        var correct: Int
+        var nll: Double
+    }
+
+    /// The output FeLIF layer when the network ends in one that emits spikes: (layer index, layer, tape).
+    func outputFeLIF(_ pass: Network.Pass) -> (Int, FeLIFLayer, FeLIFLayer.Tape)? {
+        guard let last = network.layers.indices.last, case .felif(let f, .spikes) = network.layers[last],
+              case .felif(let tape) = pass.tapes[last] else { return nil }
+        return (last, f, tape)
+    }
+
+    func loss(_ pass: Network.Pass, _ batch: Batch) -> BatchLoss {
+        let output = pass.output
         switch config.loss {
         case .spikeCount:
             let r = Loss.spikeCountCrossEntropy(spikes: output.values, steps: batch.steps, batch: batch.size, classes: output.cols, labels: batch.labels)
-            return (r.loss, Matrix(rows: output.rows, cols: output.cols, values: r.gradient), r.correct, 0)
+            var out = BatchLoss(loss: r.loss, outputGradient: Matrix(rows: output.rows, cols: output.cols, values: r.gradient), correct: r.correct, nll: 0)
+            if config.silentWeight > 0, let (i, f, tape) = outputFeLIF(pass) {
+                let s = Loss.silentTarget(membrane: tape.membrane, counts: r.counts, thresholds: f.devices.map(\.threshold), steps: batch.steps,
+                                          batch: batch.size, classes: f.neurons, labels: batch.labels, weight: config.silentWeight)
+                out.loss += s.loss
+                out.membraneGradients[i] = s.gradient
+            }
+            return out
+        case .countMembrane:
+            guard let (i, f, tape) = outputFeLIF(pass) else {
+                preconditionFailure("count_membrane needs FeLIF output neurons emitting spikes (checked when the config is read)")
+            }
+            let r = Loss.countMembraneCrossEntropy(spikes: output.values, membrane: tape.membrane, thresholds: f.devices.map(\.threshold),
+                                                   steps: batch.steps, batch: batch.size, classes: f.neurons, labels: batch.labels,
+                                                   membraneWeight: config.membraneWeight)
+            return BatchLoss(loss: r.loss, outputGradient: Matrix(rows: output.rows, cols: output.cols, values: r.spikeGradient),
+                             membraneGradients: [i: r.membraneGradient], correct: r.correct, nll: 0)
         case .bce:
             let r = Loss.binaryCrossEntropy(logits: output.values, targets: batch.targets, mask: batch.mask, steps: batch.steps, batch: batch.size,
                                             keys: output.cols, warmup: config.warmup)
-            return (r.loss, Matrix(rows: output.rows, cols: output.cols, values: r.gradient), 0, r.nllPerStep * Double(r.countedSteps))
+            return BatchLoss(loss: r.loss, outputGradient: Matrix(rows: output.rows, cols: output.cols, values: r.gradient), correct: 0,
+                             nll: r.nllPerStep * Double(r.countedSteps))
         }
     }
 
@@ -169,7 +203,8 @@ public struct Trainer {
         for start in stride(from: 0, to: order.count, by: config.batch) {
             let b = batch(set, order[start..<min(order.count, start + config.batch)])
             let pass = network.forward(b.x, steps: b.steps, batch: b.size, rng: &rng, realised: chip)
-            let (l, _, c, nll) = loss(pass.output, b)
+            let r = loss(pass, b)
+            let (l, c, nll) = (r.loss, r.correct, r.nll)
             lossSum += l * Double(b.size)
             correct += c
             nllSum += nll
@@ -368,9 +403,11 @@ public struct Trainer {
                 let b = batch(data.train, order[(bi * config.batch)..<min(trainCount, (bi + 1) * config.batch)])
                 var rng = SeededRandom(seed: config.seed).derived(UInt64(epoch) << 24 | UInt64(bi) | 1 << 60)
                 let pass = network.forward(b.x, steps: b.steps, batch: b.size, rng: &rng)
-                let (l, g, c, _) = loss(pass.output, b)
+                let r = loss(pass, b)
+                let (l, c) = (r.loss, r.correct)
                 guard l.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: bi) }
-                let grads = network.backward(pass, outputGradient: g, steps: b.steps, batch: b.size)
+                let grads = network.backward(pass, outputGradient: r.outputGradient, steps: b.steps, batch: b.size,
+                                             membraneGradients: r.membraneGradients)
                 var params = network.parameters
                 optimizer.update(&params, gradients: grads)
                 network.parameters = params
@@ -389,7 +426,10 @@ public struct Trainer {
             let valid = evaluate(data.valid, chip: chip, stream: 0xE0A1 &+ UInt64(epoch))
             let test = evaluate(data.test, chip: chip, stream: 0x7E57 &+ UInt64(epoch))
             let lr = optimizer.learningRate
-            if config.cosine == nil { optimizer.learningRate = plateau.observe(valid.nll ?? valid.loss, learningRate: lr) }
+            // The plateau tracker always records the selection figure (the checkpoint carries it); it sets the rate
+            // only without a cosine schedule, which sets it at the start of each epoch.
+            let reduced = plateau.observe(valid.nll ?? valid.loss, learningRate: lr)
+            if config.cosine == nil { optimizer.learningRate = reduced }
             var newBest: Best?
             if config.restoreBest, best.map({ Trainer.selectionFigure(valid) > $0.figure }) ?? true {
                 newBest = Best(epoch: epoch, figure: Trainer.selectionFigure(valid), parameters: network.parameters,

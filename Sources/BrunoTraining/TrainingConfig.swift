@@ -88,9 +88,13 @@ public struct TrainingConfig: Sendable {
     public var validation = ValidationSettings()
 
     // [loss]
-    public enum LossKind: String, Sendable { case spikeCount = "spike_count", bce }
+    public enum LossKind: String, Sendable { case spikeCount = "spike_count", countMembrane = "count_membrane", bce }
     public var loss = LossKind.spikeCount
     public var warmup = 5
+    /// Weight of the silent-target membrane term (`[loss] silent_weight`, `Loss.silentTarget`; default 1 for `uea`).
+    public var silentWeight = 0.0
+    /// γ of the count-membrane loss (`[loss] membrane_weight`, `Loss.countMembraneCrossEntropy`).
+    public var membraneWeight = 1.0
 
     /// Loads `url` and applies `overrides` (`table.key=value`, value in TOML syntax; a bare word is a string).
     public static func load(_ url: URL, overrides: [String] = []) throws -> TrainingConfig {
@@ -259,9 +263,12 @@ public struct TrainingConfig: Sendable {
                                         warmupEpochs: try o.int("warmup_epochs", default: 3, in: 0...100_000), epochs: epochs)
             }
         }
-        if let l = try top.subtable("loss", allowed: ["kind", "warmup"]) {
+        silentWeight = data == .uea ? 1 : 0
+        if let l = try top.subtable("loss", allowed: ["kind", "warmup", "silent_weight", "membrane_weight"]) {
+            silentWeight = try l.double("silent_weight", default: silentWeight, in: 0...1e6)
             let k = try l.string("kind", default: "spike_count")
-            guard let kind = LossKind(rawValue: k) else { throw l.error("kind", "spike_count or bce (got '\(k)')") }
+            guard let kind = LossKind(rawValue: k) else { throw l.error("kind", "spike_count, count_membrane or bce (got '\(k)')") }
+            membraneWeight = try l.double("membrane_weight", default: 1, in: 0...1e6)
             loss = kind
             warmup = try l.int("warmup", default: 5, in: 0...1_000_000)
         }
@@ -293,6 +300,10 @@ public struct TrainingConfig: Sendable {
             guard validation.every >= 0, validation.samples >= 1, validation.instances >= 1 else {
                 throw ProtocolError(file: file, "[validation] every ≥ 0, samples ≥ 1 and instances ≥ 1")
             }
+        }
+        if loss == .countMembrane && (output != .felif || felifOutput != .spikes || readout) {
+            throw ProtocolError(file: file, "[loss] kind = count_membrane reads the membrane of FeLIF output neurons: it needs "
+                + "[network] output = \"felif\", felif_output = \"spikes\" and no readout")
         }
         if loss == .bce && !readout { throw ProtocolError(file: file, "[loss] kind = bce needs [network] readout = true (per-step logits)") }
     }
