@@ -82,6 +82,13 @@ public struct ExperimentData: Sendable {
             out.notes = notes
         }
         try out.checkFinite()
+        if !c.delayDifferences.isEmpty {
+            let front = DelayDifferences(delays: c.delayDifferences)
+            out.train = front.apply(to: out.train)
+            out.valid = front.apply(to: out.valid)
+            out.test = front.apply(to: out.test)
+            out.channels = front.channels(from: out.channels)
+        }
         if c.normalize {
             // Fitted on the training split only, after the selection split is taken out of it.
             let norm = InputNormalization(fittedOn: out.train)

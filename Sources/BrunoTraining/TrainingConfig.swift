@@ -36,6 +36,8 @@ public struct TrainingConfig: Sendable {
     public var samplePeriod: Double?
     /// Per-channel standardisation fitted on the training split (`[data] normalize`, default on for `uea`).
     public var normalize = false
+    /// Delays [coarse steps] of the difference front end (`[data] delay_differences`, `DelayDifferences`).
+    public var delayDifferences: [Int] = []
     public var maxSequences: Int?
 
     // [network]
@@ -155,7 +157,7 @@ public struct TrainingConfig: Sendable {
         }
         if let d = try top.subtable("data", allowed: ["kind", "train_per_class", "valid_per_class", "test_per_class", "seed", "steps", "taxel_rows",
                                                    "taxel_columns", "path", "test_path", "valid_fraction", "sample_period", "max_sequences",
-                                                   "normalize"]) {
+                                                   "normalize", "delay_differences"]) {
             let kind = try d.string("kind", default: "braille")
             guard let k = DataKind(rawValue: kind) else { throw d.error("kind", "one of braille, jsb, uea (got '\(kind)')") }
             data = k
@@ -173,6 +175,7 @@ public struct TrainingConfig: Sendable {
             let n = try d.string("normalize", default: data == .uea ? "channel" : "none")
             guard n == "channel" || n == "none" else { throw d.error("normalize", "channel or none (got '\(n)')") }
             normalize = n == "channel"
+            if d.table["delay_differences"] != nil { delayDifferences = try d.ints("delay_differences", in: 1...100_000) }
             if d.table["max_sequences"] != nil { maxSequences = try d.int("max_sequences", default: 0, in: 1...Int.max) }
             if data != .braille && dataPath == nil { throw ProtocolError(file: file, "[data] kind = \(kind) needs 'path'") }
             if data == .uea && testPath == nil { throw ProtocolError(file: file, "[data] kind = uea needs 'test_path' (the _TEST.ts file)") }

@@ -62,4 +62,20 @@ final class InputNormalizationTests: XCTestCase {
         XCTAssertEqual(d?.samples.first?.steps, 3)
         XCTAssertEqual(d?.samples.first?.values, [1, 0, 2, 1, 3, 2])
     }
+
+    func testDelayDifferencesAreLocalSlopesBesideTheSeries() {
+        // Two channels, 5 steps: x0 = t², x1 = −t.
+        let values: [Float] = (0..<5).flatMap { t in [Float(t * t), Float(-t)] }
+        let set = SequenceDataset(name: "d", channels: 2, classes: ["a"], samples: [.init(values: values, steps: 5, label: 0)])
+        let front = DelayDifferences(delays: [1, 3])
+        let out = front.apply(to: set)
+        XCTAssertEqual(out.channels, 6)
+        let v = out.samples[0].values
+        for t in 0..<5 {
+            let row = Array(v[(t * 6)..<(t * 6 + 6)])
+            let x0 = Float(t * t), x1 = Float(-t)
+            let back1 = max(0, t - 1), back3 = max(0, t - 3)
+            XCTAssertEqual(row, [x0, x1, x0 - Float(back1 * back1), x1 + Float(back1), x0 - Float(back3 * back3), x1 + Float(back3)], "step \(t)")
+        }
+    }
 }

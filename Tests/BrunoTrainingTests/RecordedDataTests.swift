@@ -15,6 +15,20 @@ final class RecordedDataTests: XCTestCase {
         return url
     }
 
+    func testTheShippedUEAExamplesLoad() throws {
+        let folder = TrainerTests.root.appendingPathComponent("experiments")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("uea-") }.sorted()
+        XCTAssertEqual(names.count, 5, "\(names)")
+        for name in names {
+            let c = try TrainingConfig.load(folder.appendingPathComponent(name))
+            XCTAssertEqual(c.data, .uea, name)
+            XCTAssertTrue(c.normalize && c.encodingOnOff && c.restoreBest && c.balancedBatches && c.cosine != nil, name)
+            XCTAssertFalse(c.delayDifferences.isEmpty, name)
+            XCTAssertEqual(c.loss, .countMembrane, name)
+            XCTAssertTrue(c.dataPath!.lastPathComponent.hasSuffix("_TRAIN.ts") && c.testPath!.lastPathComponent.hasSuffix("_TEST.ts"), name)
+        }
+    }
+
     func testOnOffEncodersSeeBothSigns() {
         let positive = EncodingLayer(channels: 1, neurons: 8, gainRange: 0.5...2)
         let onOff = EncodingLayer(channels: 1, neurons: 8, gainRange: 0.5...2, onOff: true)
