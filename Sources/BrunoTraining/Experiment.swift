@@ -84,17 +84,13 @@ public struct ExperimentData: Sendable {
         try out.checkFinite()
         if !c.delayDifferences.isEmpty {
             let front = DelayDifferences(delays: c.delayDifferences)
-            out.train = front.apply(to: out.train)
-            out.valid = front.apply(to: out.valid)
-            out.test = front.apply(to: out.test)
+            out.transformSplits(front.apply)
             out.channels = front.channels(from: out.channels)
         }
         if c.normalize {
             // Fitted on the training split only, after the selection split is taken out of it.
             let norm = InputNormalization(fittedOn: out.train)
-            out.train = norm.apply(to: out.train)
-            out.valid = norm.apply(to: out.valid)
-            out.test = norm.apply(to: out.test)
+            out.transformSplits(norm.apply)
             out.normalization = norm
             if !norm.constantChannels.isEmpty {
                 out.notes.append("channel(s) \(norm.constantChannels.map(String.init).joined(separator: ", ")) of \(out.train.name) "
@@ -109,6 +105,13 @@ public struct ExperimentData: Sendable {
 
     /// Shortest recording, in coarse steps, that the derived `sample_period` stretches the median series to.
     public static let minimumSteps = 100
+
+    /// The same transform of the inputs applied to all three splits.
+    mutating func transformSplits(_ f: (SequenceDataset) -> SequenceDataset) {
+        train = f(train)
+        valid = f(valid)
+        test = f(test)
+    }
 
     /// Every input finite, every label a class.
     func checkFinite() throws {

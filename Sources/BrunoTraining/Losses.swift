@@ -12,23 +12,33 @@ public enum Loss {
         precondition(spikes.count == steps * batch * classes && labels.count == batch, "spike-count loss: shapes do not match")
         var counts = [Float](repeating: 0, count: batch * classes)
         for t in 0..<steps { for i in 0..<(batch * classes) { counts[i] += spikes[t * batch * classes + i] } }
-        var loss = 0.0, correct = 0
-        var gLogit = [Float](repeating: 0, count: batch * classes)
-        for b in 0..<batch {
-            let logits = (0..<classes).map { Double(counts[b * classes + $0] * scale) }
-            let m = logits.max()!
-            let e = logits.map { Foundation.exp($0 - m) }
-            let z = e.reduce(0, +)
-            loss += -(logits[labels[b]] - m - Foundation.log(z))
-            for c in 0..<classes {
-                gLogit[b * classes + c] = Float((e[c] / z - (c == labels[b] ? 1 : 0)) / Double(batch)) * scale
-            }
-            let predicted = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
-            if predicted == labels[b] && Set(logits).count > 1 { correct += 1 }
-        }
+        let logits = counts.map { Double($0 * scale) }
+        let ce = softmaxCrossEntropy(logits: logits, batch: batch, classes: classes, labels: labels)
+        let gLogit = ce.gradient.map { Float($0) * scale }
         var g = [Float](repeating: 0, count: spikes.count)
         for t in 0..<steps { for i in 0..<(batch * classes) { g[t * batch * classes + i] = gLogit[i] } }
-        return (loss / Double(batch), g, correct, counts)
+        return (ce.loss, g, ce.correct, counts)
+    }
+
+    /// Softmax cross-entropy of per-sample logits (`batch × classes`), mean over the batch: the loss, dL/d(logit)
+    /// and the correct predictions (ties: lowest index wins, and a row of equal logits is never correct, so a
+    /// silent network scores chance, not better).
+    static func softmaxCrossEntropy(logits: [Double], batch: Int, classes: Int, labels: [Int])
+        -> (loss: Double, gradient: [Double], correct: Int)
+    {
+        var loss = 0.0, correct = 0
+        var gLogit = [Double](repeating: 0, count: batch * classes)
+        for b in 0..<batch {
+            let row = Array(logits[(b * classes)..<((b + 1) * classes)])
+            let m = row.max()!
+            let e = row.map { Foundation.exp($0 - m) }
+            let z = e.reduce(0, +)
+            loss += -(row[labels[b]] - m - Foundation.log(z))
+            for c in 0..<classes { gLogit[b * classes + c] = (e[c] / z - (c == labels[b] ? 1 : 0)) / Double(batch) }
+            let predicted = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
+            if predicted == labels[b] && Set(row).count > 1 { correct += 1 }
+        }
+        return (loss / Double(batch), gLogit, correct)
     }
 
     /// Cross-entropy of logits `count + γ·mean_t(V)/|θ|` per output neuron: its spike count over the sequence
@@ -52,18 +62,8 @@ public enum Loss {
                 }
             }
         }
-        var loss = 0.0, correct = 0
-        var gLogit = [Double](repeating: 0, count: batch * classes)
-        for b in 0..<batch {
-            let row = Array(logits[(b * classes)..<((b + 1) * classes)])
-            let m = row.max()!
-            let e = row.map { Foundation.exp($0 - m) }
-            let z = e.reduce(0, +)
-            loss += -(row[labels[b]] - m - Foundation.log(z))
-            for c in 0..<classes { gLogit[b * classes + c] = (e[c] / z - (c == labels[b] ? 1 : 0)) / Double(batch) }
-            let predicted = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
-            if predicted == labels[b] && Set(row).count > 1 { correct += 1 }
-        }
+        let ce = softmaxCrossEntropy(logits: logits, batch: batch, classes: classes, labels: labels)
+        let gLogit = ce.gradient
         var gs = [Float](repeating: 0, count: spikes.count), gv = gs
         for t in 0..<steps {
             for b in 0..<batch {
@@ -74,7 +74,7 @@ public enum Loss {
                 }
             }
         }
-        return (loss / Double(batch), gs, gv, correct)
+        return (ce.loss, gs, gv, ce.correct)
     }
 
     /// The silent-target term: for each sample whose target neuron did not fire, λ·(θ − mean_t V)/|θ| of that

@@ -245,10 +245,7 @@ public struct Trainer {
     static func readBest(of run: URL, configSHA256: String) throws -> Best? {
         let url = run.appendingPathComponent("best.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let best: Best
-        do { best = try JSONDecoder().decode(Best.self, from: try BoundedFile.read(url, limit: BoundedFile.dataLimit)) } catch {
-            throw TrainingError.badCheckpoint(url.path, "\(error)")
-        }
+        let best: Best = try readRecord(url)
         guard best.configSHA256 == configSHA256 else {
             throw TrainingError.mixedRunFolder(run.path, "best.json was written by another config (\(best.configSHA256.prefix(12))…)")
         }
@@ -259,11 +256,12 @@ public struct Trainer {
     static func readCheckpoint(of run: URL) throws -> Checkpoint {
         let url = run.appendingPathComponent("checkpoint.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw TrainingError.noCheckpoint(run.path) }
-        let data: Data
-        do { data = try BoundedFile.read(url, limit: BoundedFile.dataLimit) } catch {
-            throw TrainingError.badCheckpoint(url.path, "\(error)")
-        }
-        do { return try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
+        return try readRecord(url)
+    }
+
+    /// A JSON record of a run folder (checkpoint, best epoch), read within bounds; any failure names the file.
+    static func readRecord<Record: Decodable>(_ url: URL) throws -> Record {
+        do { return try JSONDecoder().decode(Record.self, from: try BoundedFile.read(url, limit: BoundedFile.dataLimit)) } catch {
             throw TrainingError.badCheckpoint(url.path, "\(error)")
         }
     }
@@ -431,9 +429,9 @@ public struct Trainer {
             let reduced = plateau.observe(valid.nll ?? valid.loss, learningRate: lr)
             if config.cosine == nil { optimizer.learningRate = reduced }
             var newBest: Best?
-            if config.restoreBest, best.map({ Trainer.selectionFigure(valid) > $0.figure }) ?? true {
-                newBest = Best(epoch: epoch, figure: Trainer.selectionFigure(valid), parameters: network.parameters,
-                               configSHA256: configHash, cards: cards)
+            let figure = Trainer.selectionFigure(valid)
+            if config.restoreBest, best.map({ figure > $0.figure }) ?? true {
+                newBest = Best(epoch: epoch, figure: figure, parameters: network.parameters, configSHA256: configHash, cards: cards)
             }
             var checked: [String: Double]?
             if let hook {
