@@ -42,7 +42,7 @@ struct Validate: AsyncParsableCommand {
             let pool = try SpicePool(count: settings.instances)
             let v = SpiceValidation(settings: settings, library: try DeviceLibrary.locate())
             let report = try await v.run(network: t.network, chip: t.chip(), set: t.data.test, epoch: epoch, pool: pool,
-                                         plot: folder.appendingPathComponent("validation-epoch\(epoch).svg")) { say($0) }
+                                         readout: c.classReadout ?? .spikeCount, plot: folder.appendingPathComponent("validation-epoch\(epoch).svg")) { say($0) }
             try ValidationLog.append(report, to: folder.appendingPathComponent("validation.jsonl"))
             print(ValidationLog.describe(report))
             for a in report.columns {

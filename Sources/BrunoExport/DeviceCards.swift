@@ -63,7 +63,7 @@ public enum DeviceCards {
     }
 }
 
-/// `synapses.csv`: one row per synapse of every RRAM linear layer.
+/// `synapses.csv`: one row per synapse of every RRAM layer (linear layers and recurrent hidden layers).
 enum SynapseTable {
     static func csv(network: Network, chip: [Int: RealisedWeights], rram: DeviceCard) throws -> (String, Int) {
         let synapse = try RRAMSynapse(card: rram)
@@ -75,7 +75,7 @@ enum SynapseTable {
             + "compliance_plus_A,compliance_minus_A,method,tolerance,start_fraction,step_pulse_s\n"
         var count = 0
         for (i, layer) in network.layers.enumerated() {
-            guard case .linear(let lin) = layer, case .rram = lin.synapses, let r = chip[i], let levels = r.levels, let plus = r.plus, let minus = r.minus else { continue }
+            guard let lin = layer.synapticWeights, case .rram = lin.synapses, let r = chip[i], let levels = r.levels, let plus = r.plus, let minus = r.minus else { continue }
             for row in 0..<lin.weights.rows {
                 for col in 0..<lin.weights.cols {
                     let k = row * lin.weights.cols + col, l = levels[k]

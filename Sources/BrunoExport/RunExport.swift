@@ -112,16 +112,35 @@ public struct RunExport: Sendable {
                                       title: "Trained FeLIF layer \(layer) of \(run.lastPathComponent) (epoch \(epoch)), test sample \(index)\(label.map { " (class \($0))" } ?? "")")
         try put("network.cir", Data(deck.utf8))
         let isOutput = layer == network.layers.count - 1
-        let predicted = isOutput ? Agreement.argmax(t.counts) : nil
-        let expected: [String: Any] = [
+        // The decision the network was trained to make, computed from what the surrogate did in every column.
+        let readout = c.classReadout ?? .spikeCount
+        let logits = readout.logits(counts: t.counts.map(Double.init), membrane: t.surrogateMembrane, thresholds: felif.devices.map(\.threshold))
+        let predicted = isOutput ? ClassReadout.decision(logits) : nil
+        var expected: [String: Any] = [
             "run": run.path, "epoch": epoch, "sample": index, "label": label as Any, "layer": layer,
             "surrogate_spike_counts": t.counts, "surrogate_predicted_class": predicted as Any,
-            "coarse_step_s": t.coarseStep, "steps": t.steps,
-            "note": "spike counts per column j = v(spk<j>) pulses; the predicted class is the column with most spikes (ties: lowest index)",
+            "coarse_step_s": t.coarseStep, "steps": t.steps, "readout": readout.name,
+            "note": "spike counts per column j = v(spk<j>) pulses; " + Self.readoutNote(readout),
         ]
+        if isOutput { expected["surrogate_logits"] = logits }
+        if readout.readsMembrane { expected["surrogate_membrane_end_of_step_V"] = t.surrogateMembrane }
         try put("network-expected.json", try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys]))
         try put("README.md", Data(ExportReadme.text(run: run, epoch: epoch, layer: layer, sample: index, columns: t.columns,
                                                      inputs: t.inputSpikes.filter { !$0.isEmpty }.count, synapses: count).utf8))
         return Summary(files: files, sample: index, expectedCounts: t.counts, expectedClass: predicted, synapses: count)
+    }
+
+    /// How network-expected.json's predicted class follows from the circuit's outputs, in words.
+    static func readoutNote(_ r: ClassReadout) -> String {
+        let ties = "the largest logit wins (ties: lowest index; all equal: no class)"
+        switch r {
+        case .spikeCount: return "logit of column j = its spike count; " + ties
+        case .countMembrane(let w):
+            return "logit of column j = spike count + \(w) × mean over steps of v(mem<j>)/threshold_j, v read at the end of each "
+                + "coarse step; " + ties
+        case .membraneMean(let s): return "logit of column j = \(s) × mean over steps of v(mem<j>)/threshold_j (end of each step); " + ties
+        case .membraneMax(let s): return "logit of column j = \(s) × max over steps of v(mem<j>)/threshold_j (end of each step); " + ties
+        case .membraneLast(let s): return "logit of column j = \(s) × v(mem<j>)/threshold_j at the end of the last step; " + ties
+        }
     }
 }

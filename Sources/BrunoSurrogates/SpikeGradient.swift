@@ -19,4 +19,13 @@ public enum SpikeGradient: Sendable, Equatable, Codable {
             return 1 - t * t
         }
     }
+
+    /// A function whose derivative is `derivative(_:)`: the smooth stand-in for the Heaviside with which finite
+    /// differences check a backward pass (sign(x)·ln(1 + k|x|)/k, or tanh x).
+    public func antiderivative(_ x: Double) -> Double {
+        switch self {
+        case .fastSigmoid(let k): return (x < 0 ? -1 : 1) * log1p(k * abs(x)) / k
+        case .tanhSquared: return tanh(x)
+        }
+    }
 }

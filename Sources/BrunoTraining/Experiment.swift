@@ -156,7 +156,7 @@ public struct CardsUsed: Sendable, Codable, Equatable {
 
 extension Network {
     /// The network a config describes, on devices drawn from `seed`:
-    /// [encoding → LIF] → (Linear → LIF)* → Linear → output neurons (FeLIF or LIF) [→ Linear readout].
+    /// [encoding → LIF] → (Linear → LIF, recurrent or not)* → Linear → output neurons (FeLIF or LIF) [→ Linear readout].
     public static func build(_ c: TrainingConfig, data: ExperimentData) throws -> (Network, CardsUsed) {
         var rng = SeededRandom(seed: c.seed).derived(0x1417)
         var cards = CardsUsed()
@@ -178,7 +178,13 @@ extension Network {
         }
         for h in c.hidden {
             layers.append(.linear(LinearLayer(inputs: width, outputs: h, synapses: synapses, bias: false, rng: &rng, gain: c.initGain)))
-            layers.append(.lif(LIFLayer(alpha: c.hiddenAlpha, beta: c.hiddenBeta, threshold: 1, spikeGradient: c.stepping.spikeGradient)))
+            let lif = LIFLayer(alpha: c.hiddenAlpha, beta: c.hiddenBeta, threshold: 1, spikeGradient: c.stepping.spikeGradient)
+            if c.hiddenRecurrent {
+                layers.append(.recurrentLIF(RecurrentLIFLayer(neurons: h, lif: lif, synapses: synapses, rng: &rng, gain: c.recurrentInitGain,
+                                                              scale: c.recurrentScale)))
+            } else {
+                layers.append(.lif(lif))
+            }
             width = h
         }
         let outputs = c.outputSize ?? (data.isClassification ? data.classes.count : data.targetChannels)

@@ -9,7 +9,29 @@ public enum NetworkLayer: Sendable {
     case encoding(EncodingLayer)
     case linear(LinearLayer)
     case lif(LIFLayer)
+    case recurrentLIF(RecurrentLIFLayer)
     case felif(FeLIFLayer, output: FeLIFOutput)
+
+    /// The trained synapses a layer holds (a linear layer's, or a recurrent layer's own): what is programmed,
+    /// exported as a programming table and updated by the optimizer.
+    public var synapticWeights: LinearLayer? {
+        switch self {
+        case .linear(let l): return l
+        case .recurrentLIF(let r): return r.recurrent
+        default: return nil
+        }
+    }
+
+    /// The same layer with its synapses replaced (`synapticWeights` must be non-nil).
+    func replacingSynapticWeights(_ l: LinearLayer) -> NetworkLayer {
+        switch self {
+        case .linear: return .linear(l)
+        case .recurrentLIF(var r):
+            r.recurrent = l
+            return .recurrentLIF(r)
+        default: preconditionFailure("layer holds no synapses")
+        }
+    }
 }
 
 /// A feed-forward stack of layers run over whole sequences: activations are `(T·B) × features`, time-major.
@@ -27,6 +49,7 @@ public struct Network: Sendable {
         case none
         case linear(LinearLayer.Tape)
         case lif(LIFLayer.Tape)
+        case recurrentLIF(RecurrentLIFLayer.Tape)
         case felif(FeLIFLayer.Tape)
     }
 
@@ -68,6 +91,14 @@ public struct Network: Sendable {
                 a = Matrix(rows: a.rows, cols: a.cols, values: tape.spikes)
                 tapes.append(.lif(tape))
                 counts[i] = Double(tape.spikes.reduce(0, +))
+            case .recurrentLIF(let r):
+                precondition(a.cols == r.neurons, "recurrent LIF layer \(i) has \(r.neurons) neurons but receives \(a.cols) inputs")
+                let tape = r.forward(a.values, steps: steps, batch: batch, rng: &rng, realised: realised?[i])
+                used[i] = tape.realised
+                bytes += (tape.membrane.count + tape.spikes.count) * 4
+                a = Matrix(rows: a.rows, cols: a.cols, values: tape.spikes)
+                tapes.append(.recurrentLIF(tape))
+                counts[i] = Double(tape.spikes.reduce(0, +))
             case .felif(let f, let output):
                 precondition(a.cols == f.neurons, "FeLIF layer \(i) has \(f.neurons) neurons but receives \(a.cols) inputs")
                 let tape = f.forward(a.values, steps: steps, batch: batch)
@@ -98,6 +129,11 @@ public struct Network: Sendable {
                 g = gx
             case (.lif(let l), .lif(let tape)):
                 g = Matrix(rows: g.rows, cols: g.cols, values: l.backward(tape, spikeGradients: g.values))
+            case (.recurrentLIF(let r), .recurrentLIF(let tape)):
+                let (gx, gw) = r.backward(tape, spikeGradients: g.values)
+                grads.append([Float](repeating: 0, count: r.recurrent.bias.count))
+                grads.append(gw.values)
+                g = Matrix(rows: g.rows, cols: g.cols, values: gx)
             case (.felif(let f, let output), .felif(let tape)):
                 let values = output == .spikes
                     ? f.backward(tape, spikeGradients: g.values, voltageGradients: membraneGradients[i])
@@ -113,25 +149,26 @@ public struct Network: Sendable {
     /// The first NaN or infinite parameter, named by layer ("weights of layer 2") with its element index.
     public func firstNonFiniteParameter() -> (String, Int)? {
         for (i, layer) in layers.enumerated() {
-            guard case .linear(let l) = layer else { continue }
+            guard let l = layer.synapticWeights else { continue }
             if let k = l.weights.values.firstIndex(where: { !$0.isFinite }) { return ("weights of layer \(i)", k) }
             if let k = l.bias.firstIndex(where: { !$0.isFinite }) { return ("bias of layer \(i)", k) }
         }
         return nil
     }
 
-    /// Every trainable tensor, in the order `backward` returns gradients: weights, bias per linear layer.
+    /// Every trainable tensor, in the order `backward` returns gradients: weights, bias per layer with synapses
+    /// (a recurrent layer's bias is unused and stays 0).
     public var parameters: [[Float]] {
         get {
             layers.flatMap { layer -> [[Float]] in
-                if case .linear(let l) = layer { return [l.weights.values, l.bias] }
+                if let l = layer.synapticWeights { return [l.weights.values, l.bias] }
                 return []
             }
         }
         set {
             var k = 0
             for i in layers.indices {
-                if case .linear(var l) = layers[i] {
+                if var l = layers[i].synapticWeights {
                     l.weights.values = newValue[k]
                     l.bias = l.useBias ? newValue[k + 1] : l.bias
                     if let limit = l.synapses.shadowLimit {
@@ -141,7 +178,7 @@ public struct Network: Sendable {
                             l.weights.values[j] = min(limit, max(-limit, l.weights.values[j]))
                         }
                     }
-                    layers[i] = .linear(l)
+                    layers[i] = layers[i].replacingSynapticWeights(l)
                     k += 2
                 }
             }
@@ -152,7 +189,7 @@ public struct Network: Sendable {
     public func program(rng: inout SeededRandom) -> [Int: RealisedWeights] {
         var out: [Int: RealisedWeights] = [:]
         for (i, layer) in layers.enumerated() {
-            if case .linear(let l) = layer { out[i] = l.synapses.realise(l.weights, rng: &rng) }
+            if let l = layer.synapticWeights { out[i] = l.synapses.realise(l.weights, rng: &rng) }
         }
         return out
     }

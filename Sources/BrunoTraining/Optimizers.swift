@@ -119,3 +119,20 @@ public struct CosineSchedule: Sendable, Equatable {
         return minimum + (peak - minimum) * 0.5 * (1 + Foundation.cos(Double.pi * f))
     }
 }
+
+/// Global-norm gradient clipping: if ‖g‖₂ over every tensor exceeds `maxNorm`, all tensors are scaled by
+/// maxNorm/‖g‖₂ (the direction is kept). Backpropagation through a recurrence can produce a rare batch whose
+/// gradient is orders of magnitude above the rest; one such step can undo a whole run, and Adam-style
+/// normalisation does not bound the first steps after it. Returns the norm before clipping.
+public enum GradientClipping {
+    @discardableResult
+    public static func clipGlobalNorm(_ gradients: inout [[Float]], maxNorm: Double) -> Double {
+        var sum = 0.0
+        for g in gradients { for x in g { sum += Double(x) * Double(x) } }
+        let norm = sum.squareRoot()
+        guard norm > maxNorm, norm.isFinite else { return norm }
+        let scale = Float(maxNorm / norm)
+        for t in gradients.indices { for i in gradients[t].indices { gradients[t][i] *= scale } }
+        return norm
+    }
+}

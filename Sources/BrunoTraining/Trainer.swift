@@ -179,6 +179,14 @@ public struct Trainer {
                                                    membraneWeight: config.membraneWeight)
             return BatchLoss(loss: r.loss, outputGradient: Matrix(rows: output.rows, cols: output.cols, values: r.spikeGradient),
                              membraneGradients: [i: r.membraneGradient], correct: r.correct, nll: 0)
+        case .membraneMean, .membraneMax, .membraneLast:
+            guard let (i, f, tape) = outputFeLIF(pass), let readout = config.classReadout else {
+                preconditionFailure("\(config.loss.rawValue) needs FeLIF output neurons emitting spikes (checked when the config is read)")
+            }
+            let r = Loss.membraneReadoutCrossEntropy(readout, membrane: tape.membrane, thresholds: f.devices.map(\.threshold),
+                                                     steps: batch.steps, batch: batch.size, classes: f.neurons, labels: batch.labels)
+            return BatchLoss(loss: r.loss, outputGradient: Matrix(rows: output.rows, cols: output.cols), membraneGradients: [i: r.membraneGradient],
+                             correct: r.correct, nll: 0)
         case .bce:
             let r = Loss.binaryCrossEntropy(logits: output.values, targets: batch.targets, mask: batch.mask, steps: batch.steps, batch: batch.size,
                                             keys: output.cols, warmup: config.warmup)
@@ -404,8 +412,9 @@ public struct Trainer {
                 let r = loss(pass, b)
                 let (l, c) = (r.loss, r.correct)
                 guard l.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: bi) }
-                let grads = network.backward(pass, outputGradient: r.outputGradient, steps: b.steps, batch: b.size,
+                var grads = network.backward(pass, outputGradient: r.outputGradient, steps: b.steps, batch: b.size,
                                              membraneGradients: r.membraneGradients)
+                if let maxNorm = config.clipNorm { GradientClipping.clipGlobalNorm(&grads, maxNorm: maxNorm) }
                 var params = network.parameters
                 optimizer.update(&params, gradients: grads)
                 network.parameters = params

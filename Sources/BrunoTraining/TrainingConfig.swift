@@ -47,6 +47,12 @@ public struct TrainingConfig: Sendable {
     public var encodingOnOff = false
     public var hidden: [Int] = [256]
     public var hiddenAlpha: Float = 0, hiddenBeta: Float = 0.9
+    /// Recurrent synapses within each hidden layer (`[network] hidden_recurrent`), on the same synapse model.
+    public var hiddenRecurrent = false
+    /// Initial recurrent weights: uniform ±gain/√N on the synapse grid (`[network] recurrent_init_gain`).
+    public var recurrentInitGain: Float = 8
+    /// Gain of the recurrent current per unit of realised weight (`[network] recurrent_scale`, `RecurrentLIFLayer`).
+    public var recurrentScale: Float = 0.05
     public enum OutputNeuron: String, Sendable { case felif, lif }
     public var output = OutputNeuron.felif
     /// Width of the output neuron layer (default: the number of classes).
@@ -85,18 +91,37 @@ public struct TrainingConfig: Sendable {
     public var plateau = ReduceOnPlateau()
     /// Warm-up + cosine decay instead of reduce-on-plateau (`[optimizer] schedule = "cosine"`).
     public var cosine: CosineSchedule?
+    /// Global L2 norm the gradient is clipped to before each update (`[optimizer] clip_norm`; nil: no clipping).
+    public var clipNorm: Double?
 
     // [validation]: SPICE-in-the-loop (BrunoValidation runs it; the trainer calls it through a hook)
     public var validation = ValidationSettings()
 
     // [loss]
-    public enum LossKind: String, Sendable { case spikeCount = "spike_count", countMembrane = "count_membrane", bce }
+    public enum LossKind: String, Sendable {
+        case spikeCount = "spike_count", countMembrane = "count_membrane", bce
+        case membraneMean = "membrane_mean", membraneMax = "membrane_max", membraneLast = "membrane_last"
+    }
     public var loss = LossKind.spikeCount
     public var warmup = 5
     /// Weight of the silent-target membrane term (`[loss] silent_weight`, `Loss.silentTarget`; default 1 for `uea`).
     public var silentWeight = 0.0
     /// γ of the count-membrane loss (`[loss] membrane_weight`, `Loss.countMembraneCrossEntropy`).
     public var membraneWeight = 1.0
+    /// Logit per unit of V/θ of the membrane readouts (`[loss] membrane_scale`, `ClassReadout`).
+    public var membraneScale = 5.0
+
+    /// The class decision the loss trains (nil: not a classification loss).
+    public var classReadout: ClassReadout? {
+        switch loss {
+        case .spikeCount: return .spikeCount
+        case .countMembrane: return .countMembrane(weight: membraneWeight)
+        case .membraneMean: return .membraneMean(scale: membraneScale)
+        case .membraneMax: return .membraneMax(scale: membraneScale)
+        case .membraneLast: return .membraneLast(scale: membraneScale)
+        case .bce: return nil
+        }
+    }
 
     /// Loads `url` and applies `overrides` (`table.key=value`, value in TOML syntax; a bare word is a string).
     public static func load(_ url: URL, overrides: [String] = []) throws -> TrainingConfig {
@@ -182,7 +207,8 @@ public struct TrainingConfig: Sendable {
         }
         restoreBest = try run?.bool("restore_best", default: data == .uea) ?? (data == .uea)
         encodingOnOff = data == .uea
-        if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "encoding_polarity", "hidden", "hidden_alpha", "hidden_beta", "output", "output_size",
+        if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "encoding_polarity", "hidden", "hidden_alpha", "hidden_beta",
+                                                      "hidden_recurrent", "recurrent_init_gain", "recurrent_scale", "output", "output_size",
                                                       "output_beta", "synapses", "bits", "read_noise", "programming_noise", "init_gain",
                                                       "felif_output", "readout", "input_scale"]) {
             encoding = try n.int("encoding", default: encoding, in: 0...65_536)  // 0: inputs go straight in
@@ -199,6 +225,9 @@ public struct TrainingConfig: Sendable {
             if n.table["hidden"] != nil { hidden = try n.ints("hidden", in: 1...65_536) }
             hiddenAlpha = Float(try n.double("hidden_alpha", default: 0, in: 0...1))
             hiddenBeta = Float(try n.double("hidden_beta", default: 0.9, in: 0...1))
+            hiddenRecurrent = try n.bool("hidden_recurrent", default: false)
+            recurrentInitGain = Float(try n.positive("recurrent_init_gain", default: Double(recurrentInitGain), atMost: 1e3))
+            recurrentScale = Float(try n.positive("recurrent_scale", default: Double(recurrentScale), atMost: 1e3))
             let o = try n.string("output", default: "felif")
             guard let out = OutputNeuron(rawValue: o) else { throw n.error("output", "felif or lif (got '\(o)')") }
             output = out
@@ -251,7 +280,7 @@ public struct TrainingConfig: Sendable {
             }
         }
         if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate",
-                                                        "schedule", "warmup_epochs"]) {
+                                                        "schedule", "warmup_epochs", "clip_norm"]) {
             let k = try o.string("kind", default: "adamax")
             guard let kind = Optimizer.Kind(rawValue: k) else { throw o.error("kind", "adam or adamax (got '\(k)')") }
             optimizer = kind
@@ -259,6 +288,7 @@ public struct TrainingConfig: Sendable {
             plateau = ReduceOnPlateau(factor: try o.double("plateau_factor", default: 0.5, in: 0.01...1),
                                       patience: try o.int("plateau_patience", default: 5, in: 0...100_000),
                                       minimum: try o.positive("min_learning_rate", default: 1e-6, atMost: 10))
+            if o.table["clip_norm"] != nil { clipNorm = try o.positive("clip_norm", default: 1, atMost: 1e9) }
             let schedule = try o.string("schedule", default: "plateau")
             guard schedule == "plateau" || schedule == "cosine" else { throw o.error("schedule", "plateau or cosine (got '\(schedule)')") }
             if schedule == "cosine" {
@@ -267,11 +297,12 @@ public struct TrainingConfig: Sendable {
             }
         }
         silentWeight = data == .uea ? 1 : 0
-        if let l = try top.subtable("loss", allowed: ["kind", "warmup", "silent_weight", "membrane_weight"]) {
+        if let l = try top.subtable("loss", allowed: ["kind", "warmup", "silent_weight", "membrane_weight", "membrane_scale"]) {
             silentWeight = try l.double("silent_weight", default: silentWeight, in: 0...1e6)
             let k = try l.string("kind", default: "spike_count")
-            guard let kind = LossKind(rawValue: k) else { throw l.error("kind", "spike_count, count_membrane or bce (got '\(k)')") }
+            guard let kind = LossKind(rawValue: k) else { throw l.error("kind", "spike_count, count_membrane, membrane_mean, membrane_max, membrane_last or bce (got '\(k)')") }
             membraneWeight = try l.double("membrane_weight", default: 1, in: 0...1e6)
+            membraneScale = try l.positive("membrane_scale", default: membraneScale, atMost: 1e6)
             loss = kind
             warmup = try l.int("warmup", default: 5, in: 0...1_000_000)
         }
@@ -304,8 +335,8 @@ public struct TrainingConfig: Sendable {
                 throw ProtocolError(file: file, "[validation] every ≥ 0, samples ≥ 1 and instances ≥ 1")
             }
         }
-        if loss == .countMembrane && (output != .felif || felifOutput != .spikes || readout) {
-            throw ProtocolError(file: file, "[loss] kind = count_membrane reads the membrane of FeLIF output neurons: it needs "
+        if let r = classReadout, r.readsMembrane, output != .felif || felifOutput != .spikes || readout {
+            throw ProtocolError(file: file, "[loss] kind = \(r.name) reads the membrane of FeLIF output neurons: it needs "
                 + "[network] output = \"felif\", felif_output = \"spikes\" and no readout")
         }
         if loss == .bce && !readout { throw ProtocolError(file: file, "[loss] kind = bce needs [network] readout = true (per-step logits)") }

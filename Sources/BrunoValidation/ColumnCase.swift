@@ -63,6 +63,23 @@ extension Network {
         }
         return l
     }
+
+    /// The layers before `l` that validation does not simulate as circuits, each described in one line: their
+    /// spikes (computed by the trained model) drive the simulated columns as ideal pulse sources. Said in the
+    /// report, so nobody reads the circuit's figures as covering layers that have no circuit yet.
+    public func layersRunWithoutCircuit(before l: Int) -> [String] {
+        layers.prefix(l).enumerated().compactMap { i, layer in
+            switch layer {
+            case .encoding(let e): return "layer \(i): \(e.neurons) LIF encoders (no circuit model yet: surrogate only)"
+            case .lif: return "layer \(i): LIF hidden layer (no circuit model yet: surrogate only)"
+            case .recurrentLIF(let r):
+                return "layer \(i): recurrent LIF hidden layer, \(r.neurons) neurons with \(r.neurons * r.neurons) recurrent synapses "
+                    + "(no circuit model yet: surrogate only; its recurrent synapses are in the programming table)"
+            case .felif: return "layer \(i): FeLIF layer (not the validated layer: surrogate only)"
+            case .linear: return nil
+            }
+        }
+    }
 }
 
 /// A trained FeLIF layer on one sample, mapped to circuit quantities: the presynaptic spike times, every cell's
@@ -151,11 +168,20 @@ public struct TrainedLayerSample: Sendable {
     var pulseWidth: Double { coarseStep - 2 * min(1e-6, coarseStep / 100) }
 }
 
+/// What the surrogate did in every column of a layer on one sample: what a class decision is computed from.
+struct SurrogateColumns {
+    var counts: [Int]
+    /// End-of-step membrane [V], `[column][t]`.
+    var membrane: [[Double]]
+    /// Each column's threshold [V].
+    var thresholds: [Double]
+}
+
 enum ColumnBuilder {
-    /// The cases for `sample` (a single-sample forward on `chip`), for `columns` (nil: all), and the surrogate's
-    /// spike counts of every column.
+    /// The cases for `sample` (a single-sample forward on `chip`), for `columns` (nil: all), and what the
+    /// surrogate did in every column.
     static func cases(network: Network, layer l: Int, chip: [Int: RealisedWeights], x: [Float], steps: Int, sample: Int, label: Int?,
-                      columns: Int?, seed: UInt64) throws -> ([ColumnCase], [Int]) {
+                      columns: Int?, seed: UInt64) throws -> ([ColumnCase], SurrogateColumns) {
         let t = try TrainedLayerSample(network: network, layer: l, chip: chip, x: x, steps: steps, seed: SeededRandom(seed: seed).derived(UInt64(sample)).seed)
         let counts = t.counts
         var order = Array(0..<t.columns)
@@ -167,6 +193,7 @@ enum ColumnBuilder {
             return ColumnCase(sample: sample, label: label, column: j, circuit: c, surrogateSpikes: t.surrogateSpikes[j],
                               surrogateMembrane: t.surrogateMembrane[j], coarseStep: t.coarseStep, synapsesInDeck: c.synapses.count)
         }
-        return (out, counts)
+        guard case .felif(let felif, _) = network.layers[l] else { throw ValidationSetupError("layer \(l) is not a FeLIF layer") }
+        return (out, SurrogateColumns(counts: counts, membrane: t.surrogateMembrane, thresholds: felif.devices.map(\.threshold)))
     }
 }

@@ -44,6 +44,10 @@ public struct ValidationReport: Codable, Sendable {
     public var seconds: Double
     public var passed: Bool
     public var warnings: [String]
+    /// Layers before the validated one that ran on their trained model only (no circuit), one line each.
+    public var layersWithoutCircuit: [String]?
+    /// The class decision compared (`ClassReadout.name`; output layer only).
+    public var readout: String?
     /// Thresholds that failed by name (`class_agreement`, `spike_count_error`, `trace_nrmse`, `failed_decks`).
     public var failing: [String] = []
 
@@ -73,22 +77,24 @@ public struct SpiceValidation: Sendable {
     }
 
     /// Validates `network` on the evaluation `chip` with the first `settings.samples` samples of `set`.
+    /// `readout` is the class decision the network was trained to make: the circuit's decision is computed the
+    /// same way from its spike counts and (membrane readouts) its simulated membrane.
     public func run(network: Network, chip: [Int: RealisedWeights], set: SequenceDataset, epoch: Int, pool: SpicePool,
-                    plot: URL?, log: @escaping @Sendable (String) -> Void) async throws -> ValidationReport {
+                    readout: ClassReadout = .spikeCount, plot: URL?, log: @escaping @Sendable (String) -> Void) async throws -> ValidationReport {
         let t0 = Date()
         let l = try network.validationLayer(settings.layer)
         let outputLayer = l == network.layers.count - 1
         var cases: [ColumnCase] = []
-        var allCounts: [[Int]] = []
+        var surrogates: [SurrogateColumns] = []
         // The first samples whose columns receive input spikes (a silent sample, e.g. Braille's space, checks nothing).
         var used: [Int] = []
         for s in set.samples.indices where used.count < settings.samples {
             let sample = set.samples[s]
-            let (c, counts) = try ColumnBuilder.cases(network: network, layer: l, chip: chip, x: sample.values, steps: sample.steps, sample: s,
+            let (c, surrogate) = try ColumnBuilder.cases(network: network, layer: l, chip: chip, x: sample.values, steps: sample.steps, sample: s,
                                                       label: sample.label, columns: settings.columns, seed: settings.seed)
             guard c.contains(where: { $0.synapsesInDeck > 0 }) else { continue }
             cases += c
-            allCounts.append(counts)
+            surrogates.append(surrogate)
             used.append(s)
         }
         let m = used.count
@@ -105,6 +111,8 @@ public struct SpiceValidation: Sendable {
         let results = await pool.simulateAll(jobs) { done, all in log("  SPICE deck \(done)/\(all) done") }
         var columns: [ColumnAgreement] = []
         var traces: [(ColumnCase, NeuronTrace)] = []
+        // The circuit's end-of-step membrane per simulated (sample, column), for membrane readouts.
+        var spiceMembrane: [Int: [Int: [Double]]] = [:]
         for (k, (c, r)) in zip(cases, results).enumerated() {
             var a = ColumnAgreement(sample: c.sample, column: c.column, synapses: c.synapsesInDeck, surrogateCount: c.surrogateSpikes.count,
                                     surrogateFirstSpike: c.surrogateSpikes.first.map { (Double($0) + 0.5) * c.coarseStep })
@@ -124,6 +132,9 @@ public struct SpiceValidation: Sendable {
                         a.traceNRMSE = Agreement.traceNRMSE(surrogate: c.surrogateMembrane, spice: trace, step: c.coarseStep,
                                                             surrogateSpikes: c.surrogateSpikes, spiceSpikes: spikes)
                         traces.append((c, trace))
+                        spiceMembrane[c.sample, default: [:]][c.column] = (0..<c.surrogateMembrane.count).map {
+                            trace.membrane(at: Double($0 + 1) * c.coarseStep)
+                        }
                     } catch {
                         a.failure = "\(error)"
                     }
@@ -142,17 +153,25 @@ public struct SpiceValidation: Sendable {
             meanVanRossum: mean(ok.compactMap(\.vanRossum)), meanTraceNRMSE: mean(ok.compactMap(\.traceNRMSE)),
             seconds: 0, passed: true, warnings: [])
         if outputLayer {
-            // The SPICE prediction: the surrogate's counts with the simulated columns replaced by the circuit's.
+            // The SPICE prediction: the trained readout of the surrogate's columns with the simulated columns
+            // replaced by the circuit's (spike counts, and the membrane where the readout reads it).
             var agree = 0, judged = 0
             for (k, s) in used.enumerated() {
-                let surrogate = allCounts[k]
+                let surrogate = surrogates[k]
                 var spice = surrogate
                 let mine = ok.filter { $0.sample == s }
                 guard !mine.isEmpty else { continue }
-                for a in mine { spice[a.column] = a.spiceCount! }
+                for a in mine {
+                    spice.counts[a.column] = a.spiceCount!
+                    if let v = spiceMembrane[s]?[a.column] { spice.membrane[a.column] = v }
+                }
                 judged += 1
-                if Agreement.argmax(spice) == Agreement.argmax(surrogate) { agree += 1 }
+                func decide(_ c: SurrogateColumns) -> Int? {
+                    ClassReadout.decision(readout.logits(counts: c.counts.map(Double.init), membrane: c.membrane, thresholds: c.thresholds))
+                }
+                if decide(spice) == decide(surrogate) { agree += 1 }
             }
+            report.readout = readout.name
             report.classAgreement = judged > 0 ? Double(agree) / Double(judged) : nil
         }
         if let c = report.classAgreement, c < settings.minClassAgreement {
@@ -166,6 +185,10 @@ public struct SpiceValidation: Sendable {
         if let e = report.meanTraceNRMSE, e > settings.maxTraceNRMSE {
             report.warnings.append(String(format: "membrane NRMSE %.3f is above %.3f", e, settings.maxTraceNRMSE))
             report.failing.append("trace_nrmse")
+        }
+        report.layersWithoutCircuit = network.layersRunWithoutCircuit(before: l)
+        if let unsimulated = report.layersWithoutCircuit, !unsimulated.isEmpty {
+            log("validation: not simulated as circuits (their spikes drive the decks as ideal sources): " + unsimulated.joined(separator: "; "))
         }
         if report.failedDecks > 0 { report.warnings.append("\(report.failedDecks) of \(columns.count) deck(s) failed in ngspice (reported per column)") }
         report.passed = report.warnings.isEmpty

@@ -13,7 +13,7 @@ extension SpiceValidation {
         return { epoch, trainer, chip, out in
             guard settings.every > 0, epoch % settings.every == 0 || epoch == trainer.config.epochs else { return nil }
             let report = try await self.run(network: trainer.network, chip: chip, set: trainer.data.test, epoch: epoch, pool: pool,
-                                            plot: out.appendingPathComponent("validation-epoch\(epoch).svg"), log: log)
+                                            readout: trainer.config.classReadout ?? .spikeCount, plot: out.appendingPathComponent("validation-epoch\(epoch).svg"), log: log)
             try ValidationLog.append(report, to: out.appendingPathComponent("validation.jsonl"))
             log(ValidationLog.describe(report))
             for w in report.warnings { log("WARNING: SPICE disagrees with the surrogate at epoch \(epoch): \(w)") }
@@ -49,7 +49,7 @@ public enum ValidationLog {
 
     public static func describe(_ r: ValidationReport) -> String {
         var s = "SPICE check (epoch \(r.epoch), layer \(r.layer)): \(r.columns.count - r.failedDecks)/\(r.columns.count) decks"
-        if let c = r.classAgreement { s += String(format: ", class agreement %.2f", c) }
+        if let c = r.classAgreement { s += String(format: ", class agreement %.2f", c) + (r.readout.map { " (\($0) readout)" } ?? "") }
         if let e = r.meanSpikeCountError { s += String(format: ", |Δ spikes| %.2f per column", e) }
         if let w = r.fractionWithinOneSpike { s += String(format: " (%.0f %% within ±1)", w * 100) }
         if let f = r.meanFirstSpikeError { s += String(format: ", first spike ±%.2f ms", f * 1e3) }

@@ -94,6 +94,25 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(abs(i) / 0.2, try RRAMSynapse(card: try DeviceCard.load(Self.root.appendingPathComponent("calibration/rram.card.json"))).levels[7].conductance, accuracy: 1e-9)
     }
 
+    /// A recurrent hidden layer's synapses are programmed like the others: synapses.csv has a row for each of its
+    /// N × N cells; and the expected decision is the trained readout's (membrane mean here), with its logits.
+    func testExportCarriesRecurrentSynapsesAndTheTrainedReadout() async throws {
+        let run = try await trainedRun(["network.hidden_recurrent=true", "loss.kind=\"membrane_mean\""])
+        let out = try folder().appendingPathComponent("export")
+        let summary = try RunExport(run: run, library: Self.library).write(to: out)
+        let rows = try String(contentsOf: out.appendingPathComponent("synapses.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        var perLayer: [Int: Int] = [:]
+        for r in rows { perLayer[Int(r.split(separator: ",")[0])!, default: 0] += 1 }
+        // encoders (layer 0) → linear 12×8 (1) → recurrent LIF 8×8 (2) → linear 8×27 (3) → FeLIF (4).
+        XCTAssertEqual(perLayer, [1: 96, 2: 64, 3: 216])
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("network-expected.json"))) as! [String: Any]
+        XCTAssertEqual(expected["readout"] as? String, "membrane_mean")
+        let logits = try XCTUnwrap(expected["surrogate_logits"] as? [Double])
+        XCTAssertEqual(logits.count, 27)
+        XCTAssertEqual(summary.expectedClass, ClassReadout.decision(logits))
+        XCTAssertTrue((expected["note"] as? String ?? "").contains("mean over steps of v(mem<j>)"))
+    }
+
     func testExportRefusesMissingRunsAndChangedCards() async throws {
         XCTAssertThrowsError(try RunExport(run: URL(fileURLWithPath: "/nonexistent/run"), library: Self.library).write(to: try folder())) {
             XCTAssertTrue("\($0)".contains("no such run"), "\($0)")

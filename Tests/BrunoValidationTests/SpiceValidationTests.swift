@@ -51,6 +51,23 @@ final class SpiceValidationTests: XCTestCase {
         XCTAssertTrue(report.passed, "\(report.warnings)")
     }
 
+    /// A membrane readout is judged on the circuit's membrane: the report names the readout it compared, the
+    /// circuit's decision agrees, and the layers that have no circuit (encoders, LIF hidden layer) are listed
+    /// rather than silently passed over.
+    func testMembraneReadoutIsJudgedOnTheCircuitsMembrane() async throws {
+        let t = try await trained()
+        let pool = try SpicePool(count: 2)
+        let report = try await validation(columns: 27).run(network: t.network, chip: t.chip(), set: t.data.test, epoch: 2, pool: pool,
+                                                           readout: .membraneMean(scale: 5), plot: nil) { _ in }
+        XCTAssertEqual(report.failedDecks, 0)
+        XCTAssertEqual(report.readout, "membrane_mean")
+        XCTAssertEqual(report.classAgreement, 1)
+        let unsimulated = report.layersWithoutCircuit ?? []
+        XCTAssertEqual(unsimulated.count, 2, "\(unsimulated)")
+        XCTAssertTrue(unsimulated[0].hasPrefix("layer 0: 12 LIF encoders"), unsimulated[0])
+        XCTAssertTrue(unsimulated[1].hasPrefix("layer 2: LIF hidden layer"), unsimulated[1])
+    }
+
     /// A card that is wrong where it matters is caught by the check, and recalibration repairs it.
     ///
     /// The wrong parameter is the saturation polarization: in a FeLIF neuron the membrane sits near the coercive
