@@ -31,15 +31,27 @@ public struct LIFLayer: Sendable {
     public func forward(_ x: [Float], steps: Int) -> Tape {
         let lanes = x.count / max(steps, 1)
         var mem = [Float](repeating: 0, count: x.count), spikes = mem
-        var syn = [Float](repeating: 0, count: lanes), m = syn, s = syn
-        for t in 0..<steps {
-            let base = t * lanes
-            for l in 0..<lanes {
-                syn[l] = alpha * syn[l] + x[base + l]
-                m[l] = beta * m[l] + syn[l] - threshold * s[l]
-                s[l] = m[l] >= threshold ? 1 : 0
-                mem[base + l] = m[l]
-                spikes[base + l] = s[l]
+        var syn = [Float](repeating: 0, count: lanes), m = syn
+        let alpha = alpha, beta = beta, threshold = threshold
+        // Unchecked pointers over the lanes: the loop body vectorises (the checked version cost 5 ns per lane-step).
+        x.withUnsafeBufferPointer { xp in
+            mem.withUnsafeMutableBufferPointer { memp in
+                spikes.withUnsafeMutableBufferPointer { sp in
+                    syn.withUnsafeMutableBufferPointer { synp in
+                        m.withUnsafeMutableBufferPointer { mp in
+                            for t in 0..<steps {
+                                let base = t * lanes, previous = base - lanes
+                                for l in 0..<lanes {
+                                    let sPrevious: Float = t > 0 ? sp[previous + l] : 0
+                                    synp[l] = alpha * synp[l] + xp[base + l]
+                                    mp[l] = beta * mp[l] + synp[l] - threshold * sPrevious
+                                    memp[base + l] = mp[l]
+                                    sp[base + l] = mp[l] >= threshold ? 1 : 0
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return Tape(steps: steps, membrane: mem, spikes: spikes)
@@ -50,13 +62,46 @@ public struct LIFLayer: Sendable {
         let steps = tape.steps, lanes = gs.count / max(steps, 1)
         var gx = [Float](repeating: 0, count: gs.count)
         var gm = [Float](repeating: 0, count: lanes), gsyn = gm
-        for t in stride(from: steps - 1, through: 0, by: -1) {
-            let base = t * lanes
-            for l in 0..<lanes {
-                let d = Float(spikeGradient.derivative(Double(tape.membrane[base + l] - threshold)))
-                gm[l] = beta * gm[l] + gs[base + l] * d + (gmIn?[base + l] ?? 0)
-                gsyn[l] = alpha * gsyn[l] + gm[l]
-                gx[base + l] = gsyn[l]
+        let alpha = alpha, beta = beta, threshold = threshold
+        // The surrogate derivative of every lane-step first (a separate pass, so the recurrence below vectorises).
+        var d = [Float](repeating: 0, count: gs.count)
+        switch spikeGradient {
+        case .fastSigmoid(let k):
+            tape.membrane.withUnsafeBufferPointer { v in
+                d.withUnsafeMutableBufferPointer { dp in
+                    for i in 0..<dp.count { dp[i] = Float(1 / (1 + k * abs(Double(v[i] - threshold)))) }
+                }
+            }
+        default:
+            for i in d.indices { d[i] = Float(spikeGradient.derivative(Double(tape.membrane[i] - threshold))) }
+        }
+        let extra = gmIn ?? []
+        gs.withUnsafeBufferPointer { gsp in
+            d.withUnsafeBufferPointer { dp in
+                extra.withUnsafeBufferPointer { ep in
+                    gx.withUnsafeMutableBufferPointer { gxp in
+                        gm.withUnsafeMutableBufferPointer { gmp in
+                            gsyn.withUnsafeMutableBufferPointer { gsynp in
+                                for t in stride(from: steps - 1, through: 0, by: -1) {
+                                    let base = t * lanes
+                                    if ep.isEmpty {
+                                        for l in 0..<lanes {
+                                            gmp[l] = beta * gmp[l] + gsp[base + l] * dp[base + l] + 0
+                                            gsynp[l] = alpha * gsynp[l] + gmp[l]
+                                            gxp[base + l] = gsynp[l]
+                                        }
+                                    } else {
+                                        for l in 0..<lanes {
+                                            gmp[l] = beta * gmp[l] + gsp[base + l] * dp[base + l] + ep[base + l]
+                                            gsynp[l] = alpha * gsynp[l] + gmp[l]
+                                            gxp[base + l] = gsynp[l]
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return gx

@@ -123,7 +123,10 @@ public struct Network: Sendable {
                 // Fixed encoding: nothing before it is trained.
                 return grads.reversed()
             case (.linear(let l), .linear(let tape)):
-                let (gw, gb, gx) = l.backward(tape, g)
+                // Before an encoding layer (or the input) nothing is trained: dL/dx is not needed.
+                let needInput: Bool
+                if i == 0 { needInput = false } else if case .encoding = layers[i - 1] { needInput = false } else { needInput = true }
+                let (gw, gb, gx) = l.backward(tape, g, needInput: needInput)
                 grads.append(gb)
                 grads.append(gw.values)
                 g = gx

@@ -65,7 +65,7 @@ public struct RecurrentLIFLayer: Sendable {
         let w2 = sigma > 0 ? w.map { $0 * $0 } : []
         var mem = [Float](repeating: 0, count: x.count), spikes = mem
         var syn = [Float](repeating: 0, count: lanes), m = syn, s = syn
-        var drive = [Float](repeating: 0, count: n), variance = drive
+        var drive = [Float](repeating: 0, count: n), variance = drive, xi = drive
         for t in 0..<steps {
             let base = t * lanes
             for b in 0..<batch {
@@ -82,7 +82,8 @@ public struct RecurrentLIFLayer: Sendable {
                 }
                 if sigma > 0 {
                     // Read noise of the recurrent reads, in distribution (see `LinearLayer.forward`).
-                    for j in 0..<n where variance[j] > 0 { drive[j] += sigma * variance[j].squareRoot() * Float(rng.gaussian()) }
+                    rng.fillStandardNormal(&xi)
+                    for j in 0..<n { drive[j] += sigma * variance[j].squareRoot() * xi[j] }
                 }
                 for j in 0..<n {
                     let l = b * n + j

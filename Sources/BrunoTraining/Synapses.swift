@@ -110,7 +110,7 @@ extension SynapseModel {
                 let w = shadow.values[i]
                 let l = r.level(of: w)
                 levels[i] = l
-                let draws = r.programmingNoise ? (rng.gaussian(), rng.gaussian(), rng.gaussian(), rng.gaussian()) : (0, 0, 0, 0)
+                let draws = r.programmingNoise ? (rng.normal(), rng.normal(), rng.normal(), rng.normal()) : (0, 0, 0, 0)
                 let (gp, gm) = r.pair(level: l, draws: draws)
                 plus[i] = gp
                 minus[i] = gm
@@ -155,6 +155,8 @@ public struct LinearLayer: Sendable {
     public struct Tape: Sendable {
         public var input: Matrix
         public var realised: RealisedWeights
+        /// Whether the products treated the input as sparse (decided once per forward pass).
+        public var inputIsSparse: Bool? = nil
     }
 
     /// y = x·W̃ + b, with W̃ the realised weights; RRAM read noise is added to y in distribution:
@@ -162,29 +164,59 @@ public struct LinearLayer: Sendable {
     public func forward(_ x: Matrix, rng: inout SeededRandom, realised given: RealisedWeights? = nil) -> (Matrix, Tape) {
         precondition(x.cols == weights.rows, "linear layer: input has \(x.cols) features, expected \(weights.rows)")
         let realised = given ?? synapses.realise(weights, rng: &rng)
-        var y = MatrixProduct.multiply(x, realised.weights)
+        // One pass over the input for what both products and the backward pass need to know.
+        let (nonZero, binary) = MatrixProduct.census(x.values)
+        let sparse = Double(nonZero) < MatrixProduct.sparseDensity * Double(max(x.values.count, 1))
+        var y = MatrixProduct.multiply(x, realised.weights, sparse: sparse)
         if useBias {
             for r in 0..<y.rows { for c in 0..<y.cols { y.values[r * y.cols + c] += bias[c] } }
         }
         let sigma = synapses.readNoise
         if sigma > 0 {
+            // Spike inputs are 0/1, so x² = x: the variance product reads x itself (no squared copy).
             var x2 = x
-            for i in 0..<x2.values.count { x2.values[i] *= x2.values[i] }
+            if !binary { for i in 0..<x2.values.count { x2.values[i] *= x2.values[i] } }
             var w2 = realised.weights
             for i in 0..<w2.values.count { w2.values[i] *= w2.values[i] }
-            let v = MatrixProduct.multiply(x2, w2)
-            for i in 0..<y.values.count { y.values[i] += Float(sigma) * v.values[i].squareRoot() * Float(rng.gaussian()) }
+            let v = MatrixProduct.multiply(binary ? x : x2, w2, sparse: sparse)
+            LinearLayer.addReadNoise(&y.values, variance: v.values, sigma: Float(sigma), stream: rng.next())
         }
-        return (y, Tape(input: x, realised: realised))
+        return (y, Tape(input: x, realised: realised, inputIsSparse: sparse))
     }
 
-    /// Gradients of the shadow weights and bias, and dL/dx.
-    public func backward(_ tape: Tape, _ gy: Matrix) -> (weights: Matrix, bias: [Float], input: Matrix) {
-        var gw = MatrixProduct.multiplyTransposingLeft(tape.input, gy)
+    /// Values per noise chunk: each chunk draws from its own sub-stream of `stream`, so the noise is the same
+    /// for any number of threads.
+    static let noiseChunk = 1 << 15
+
+    /// y += σ·√v·ξ with ξ ~ N(0, 1), over fixed chunks split across the cores.
+    static func addReadNoise(_ y: inout [Float], variance v: [Float], sigma: Float, stream: UInt64) {
+        let chunks = (y.count + noiseChunk - 1) / noiseChunk
+        let base = SeededRandom(seed: stream)
+        y.withUnsafeMutableBufferPointer { yp in
+            v.withUnsafeBufferPointer { vp in
+                let out = UncheckedBox(yp), variance = UncheckedBox(vp)
+                Parallel.forEachRange(chunks) { range in
+                    var xi = [Float](repeating: 0, count: noiseChunk)
+                    for c in range {
+                        let lo = c * noiseChunk, hi = min(out.value.count, lo + noiseChunk)
+                        var r = base.derived(UInt64(c))
+                        xi.withUnsafeMutableBufferPointer { r.fillStandardNormal($0) }
+                        for i in lo..<hi { out.value[i] += sigma * variance.value[i].squareRoot() * xi[i - lo] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gradients of the shadow weights and bias, and dL/dx (`needInput` false: the layer is the first trained one,
+    /// nothing before it needs dL/dx, and its product — a third of the layer's backward — is skipped: an empty
+    /// matrix is returned).
+    public func backward(_ tape: Tape, _ gy: Matrix, needInput: Bool = true) -> (weights: Matrix, bias: [Float], input: Matrix) {
+        var gw = MatrixProduct.multiplyTransposingLeft(tape.input, gy, sparse: tape.inputIsSparse)
         for i in 0..<gw.values.count { gw.values[i] *= tape.realised.straightThrough[i] }
         var gb = [Float](repeating: 0, count: gy.cols)
         if useBias { for r in 0..<gy.rows { for c in 0..<gy.cols { gb[c] += gy.values[r * gy.cols + c] } } }
-        let gx = MatrixProduct.multiplyTransposingRight(gy, tape.realised.weights)
+        let gx = needInput ? MatrixProduct.multiplyTransposingRight(gy, tape.realised.weights) : Matrix(rows: 0, cols: 0)
         return (gw, gb, gx)
     }
 }

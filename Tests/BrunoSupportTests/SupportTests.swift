@@ -95,3 +95,38 @@ final class ResampleTests: XCTestCase {
         XCTAssertEqual(Resample.linear(x: x, y: y, at: [-1, 0, 0.5, 1, 2, 3, 4]), [0, 0, 1, 2, 7, 9, 9])
     }
 }
+
+final class NormalFillTests: XCTestCase {
+    /// The ziggurat draws N(0, 1): moments over 10⁶ draws within a few standard errors,
+    /// a Kolmogorov–Smirnov distance to Φ below the 0.1 % critical value, tails as often as Φ says, the same
+    /// values for the same seed, odd counts filled.
+    func testFillStandardNormalIsNormalAndSeeded() {
+        var rng = SeededRandom(seed: 99)
+        var x = [Float](repeating: .nan, count: 1_000_001)
+        rng.fillStandardNormal(&x)
+        XCTAssertFalse(x.contains { !$0.isFinite })
+        let n = Double(x.count)
+        let mean = x.reduce(0.0) { $0 + Double($1) } / n
+        let variance = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+        let kurtosis = x.reduce(0.0) { $0 + pow(Double($1) - mean, 4) } / n / (variance * variance)
+        XCTAssertEqual(mean, 0, accuracy: 5 / n.squareRoot())
+        XCTAssertEqual(variance, 1, accuracy: 5 * (2 / n).squareRoot())
+        XCTAssertEqual(kurtosis, 3, accuracy: 5 * (24 / n).squareRoot())
+        let beyond3 = Double(x.filter { abs($0) > 3 }.count) / n
+        XCTAssertEqual(beyond3, 0.0026998, accuracy: 0.0003)
+        // Beyond the ziggurat's base strip (r = 3.44): the tail sampler, P(|x| > 3.6) = 3.18e-4.
+        let beyond36 = Double(x.filter { abs($0) > 3.6 }.count) / n
+        XCTAssertEqual(beyond36, 3.18e-4, accuracy: 0.6e-4)
+        let sorted = x.sorted()
+        var d = 0.0
+        for (i, v) in sorted.enumerated() where i % 97 == 0 {
+            let phi = 0.5 * erfc(-Double(v) / 2.0.squareRoot())
+            d = max(d, abs(phi - Double(i) / n), abs(phi - Double(i + 1) / n))
+        }
+        XCTAssertLessThan(d, 1.95 / n.squareRoot())
+        var again = SeededRandom(seed: 99)
+        var y = [Float](repeating: 0, count: 11)
+        again.fillStandardNormal(&y)
+        XCTAssertEqual(Array(x.prefix(10)), Array(y.prefix(10)))
+    }
+}

@@ -135,3 +135,23 @@ final class GradientClippingTests: XCTestCase {
         XCTAssertEqual(small, [[0.3], [0.4]])
     }
 }
+
+final class CensusTests: XCTestCase {
+    /// The vectorised census counts what a plain loop counts, on lengths that are and are not multiples of 16.
+    func testCensusMatchesAPlainCount() {
+        var rng = SeededRandom(seed: 31)
+        for n in [0, 5, 16, 47, 1000] {
+            let spikes = (0..<n).map { _ in Float(rng.uniform() < 0.3 ? 1 : 0) }
+            XCTAssertEqual(MatrixProduct.census(spikes).nonZero, spikes.filter { $0 != 0 }.count)
+            XCTAssertTrue(MatrixProduct.census(spikes).binary)
+            var analog = spikes
+            if n > 0 { analog[n - 1] = 0.5 }
+            XCTAssertEqual(MatrixProduct.census(analog).binary, n == 0)
+            if n > 20 {
+                var early = spikes
+                early[3] = -1
+                XCTAssertFalse(MatrixProduct.census(early).binary)
+            }
+        }
+    }
+}

@@ -1,10 +1,14 @@
 import Foundation
 
+import BrunoSupport
+
 let which = CommandLine.arguments.dropFirst().first ?? "all"
+ProcessMemory.retainFreedPages()
 do {
     // Child processes of the training benchmark (one measurement each, so peak RSS is per configuration).
     if which == "felif-step" { try TrainingBench.child(Array(CommandLine.arguments.dropFirst(2))); exit(0) }
     if which == "gemm-blas" { GemmBench.blasChild(Int(CommandLine.arguments[2])!); exit(0) }
+    if which == "braille-profile" { try StepProfile.run(CommandLine.arguments[2]); exit(0) }
     if which == "braille-step" { try TrainingBench.brailleChild(CommandLine.arguments[2]); exit(0) }
     if which == "all" || which == "spice" { try await SpiceBench.run() }
     if which == "all" || which == "devices" { try DeviceBench.run() }
