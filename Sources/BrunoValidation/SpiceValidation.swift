@@ -48,6 +48,9 @@ public struct ValidationReport: Codable, Sendable {
     public var layersWithoutCircuit: [String]?
     /// The class decision compared (`ClassReadout.name`; output layer only).
     public var readout: String?
+    /// Per judged sample, the surrogate's winning logit minus the runner-up's: how far the circuit may differ
+    /// before the decision flips (spike counts: whole spikes; membrane readouts: often fractions of a logit).
+    public var decisionMargins: [Double]?
     /// Thresholds that failed by name (`class_agreement`, `spike_count_error`, `trace_nrmse`, `failed_decks`).
     public var failing: [String] = []
 
@@ -156,21 +159,17 @@ public struct SpiceValidation: Sendable {
             // The SPICE prediction: the trained readout of the surrogate's columns with the simulated columns
             // replaced by the circuit's (spike counts, and the membrane where the readout reads it).
             var agree = 0, judged = 0
+            var margins: [Double] = []
             for (k, s) in used.enumerated() {
-                let surrogate = surrogates[k]
-                var spice = surrogate
                 let mine = ok.filter { $0.sample == s }
                 guard !mine.isEmpty else { continue }
-                for a in mine {
-                    spice.counts[a.column] = a.spiceCount!
-                    if let v = spiceMembrane[s]?[a.column] { spice.membrane[a.column] = v }
-                }
+                let judgement = ClassJudgement(surrogate: surrogates[k], spiceCounts: Dictionary(uniqueKeysWithValues: mine.map { ($0.column, $0.spiceCount!) }),
+                                               spiceMembrane: spiceMembrane[s] ?? [:], readout: readout)
                 judged += 1
-                func decide(_ c: SurrogateColumns) -> Int? {
-                    ClassReadout.decision(readout.logits(counts: c.counts.map(Double.init), membrane: c.membrane, thresholds: c.thresholds))
-                }
-                if decide(spice) == decide(surrogate) { agree += 1 }
+                margins.append(judgement.surrogateMargin)
+                if judgement.agrees { agree += 1 }
             }
+            report.decisionMargins = margins
             report.readout = readout.name
             report.classAgreement = judged > 0 ? Double(agree) / Double(judged) : nil
         }
@@ -239,5 +238,32 @@ public enum Agreement {
             ])
         }
         try AtomicFile.write(SVGPlot(title: "SPICE vs surrogate membrane, epoch \(epoch)", xLabel: "time [ms]", panels: panels).render(), to: url)
+    }
+}
+
+/// The class decision on one sample, by the surrogate and by the circuit: the trained readout of the surrogate's
+/// columns, and of the same columns with the simulated ones replaced by the circuit's spike counts and (membrane
+/// readouts) its end-of-step membrane.
+struct ClassJudgement {
+    var surrogateLogits: [Double]
+    var spiceLogits: [Double]
+
+    init(surrogate: SurrogateColumns, spiceCounts: [Int: Int], spiceMembrane: [Int: [Double]], readout: ClassReadout) {
+        var spice = surrogate
+        for (column, count) in spiceCounts { spice.counts[column] = count }
+        for (column, v) in spiceMembrane { spice.membrane[column] = v }
+        func logits(_ c: SurrogateColumns) -> [Double] {
+            readout.logits(counts: c.counts.map(Double.init), membrane: c.membrane, thresholds: c.thresholds)
+        }
+        surrogateLogits = logits(surrogate)
+        spiceLogits = logits(spice)
+    }
+
+    var agrees: Bool { ClassReadout.decision(surrogateLogits) == ClassReadout.decision(spiceLogits) }
+
+    /// Winning logit minus the runner-up's (0 with fewer than two columns or a tie).
+    var surrogateMargin: Double {
+        let sorted = surrogateLogits.sorted(by: >)
+        return sorted.count > 1 ? sorted[0] - sorted[1] : 0
     }
 }

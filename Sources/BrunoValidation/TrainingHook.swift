@@ -49,7 +49,10 @@ public enum ValidationLog {
 
     public static func describe(_ r: ValidationReport) -> String {
         var s = "SPICE check (epoch \(r.epoch), layer \(r.layer)): \(r.columns.count - r.failedDecks)/\(r.columns.count) decks"
-        if let c = r.classAgreement { s += String(format: ", class agreement %.2f", c) + (r.readout.map { " (\($0) readout)" } ?? "") }
+        if let c = r.classAgreement {
+            s += String(format: ", class agreement %.2f", c) + (r.readout.map { " (\($0) readout)" } ?? "")
+            if let m = r.decisionMargins, let smallest = m.min() { s += String(format: ", smallest decision margin %.3g logit", smallest) }
+        }
         if let e = r.meanSpikeCountError { s += String(format: ", |Δ spikes| %.2f per column", e) }
         if let w = r.fractionWithinOneSpike { s += String(format: " (%.0f %% within ±1)", w * 100) }
         if let f = r.meanFirstSpikeError { s += String(format: ", first spike ±%.2f ms", f * 1e3) }
