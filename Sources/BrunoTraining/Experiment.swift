@@ -168,7 +168,9 @@ extension Network {
             let card = try DeviceCard.load(c.rramCard)
             cards.rram = c.rramCard.path
             cards.rramSHA256 = try SHA256.hex(ofFile: c.rramCard)
-            synapses = .rram(RRAMWeights(synapse: try RRAMSynapse(card: card), readNoise: c.readNoise, programmingNoise: c.programmingNoise))
+            var weights = RRAMWeights(synapse: try RRAMSynapse(card: card), readNoise: c.readNoise, programmingNoise: c.programmingNoise)
+            weights.fastNoise = c.fastNoise
+            synapses = .rram(weights)
         }
         var layers: [NetworkLayer] = []
         var width = data.channels

@@ -63,6 +63,8 @@ public struct TrainingConfig: Sendable {
     public var bits = 3
     public var readNoise = 0.0
     public var programmingNoise = true
+    /// `[network] fast_noise`: the ziggurat noise generator (`RRAMWeights.fastNoise`).
+    public var fastNoise = false
     public var initGain: Float = 1
     public var felifOutput = FeLIFOutput.spikes
     /// A trained linear readout after the output neurons (prediction tasks: logits per key and step).
@@ -209,7 +211,7 @@ public struct TrainingConfig: Sendable {
         encodingOnOff = data == .uea
         if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "encoding_polarity", "hidden", "hidden_alpha", "hidden_beta",
                                                       "hidden_recurrent", "recurrent_init_gain", "recurrent_scale", "output", "output_size",
-                                                      "output_beta", "synapses", "bits", "read_noise", "programming_noise", "init_gain",
+                                                      "output_beta", "synapses", "bits", "read_noise", "programming_noise", "fast_noise", "init_gain",
                                                       "felif_output", "readout", "input_scale"]) {
             encoding = try n.int("encoding", default: encoding, in: 0...65_536)  // 0: inputs go straight in
             if n.table["encoding_gain"] != nil {
@@ -240,6 +242,7 @@ public struct TrainingConfig: Sendable {
             guard (2...16).contains(bits) else { throw n.error("bits", "between 2 and 16") }
             readNoise = try n.double("read_noise", default: 0, in: 0...1)
             programmingNoise = try n.bool("programming_noise", default: true)
+            fastNoise = try n.bool("fast_noise", default: false)
             initGain = Float(try n.positive("init_gain", default: 1, atMost: 1e3))
             let fo = try n.string("felif_output", default: "spikes")
             guard let fout = FeLIFOutput(rawValue: fo) else { throw n.error("felif_output", "spikes or membrane (got '\(fo)')") }

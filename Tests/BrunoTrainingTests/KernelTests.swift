@@ -29,7 +29,7 @@ final class KernelTests: XCTestCase {
 
     func testDenseAndSparseProductsMatchNaive() {
         var rng = SeededRandom(seed: 1)
-        for (m, k, n) in [(5, 3, 7), (37, 19, 33), (130, 64, 17)] {
+        for (m, k, n) in [(5, 3, 7), (37, 19, 33), (130, 64, 17), (70, 40, 70), (66, 128, 256)] {
             var a = Matrix(rows: m, cols: k), b = Matrix(rows: k, cols: n)
             for i in a.values.indices { a.values[i] = rng.uniform() < 0.3 ? Float(rng.gaussian()) : 0 }
             for i in b.values.indices { b.values[i] = Float(rng.gaussian()) }

@@ -10,6 +10,8 @@ enum StepProfile {
     static func run(_ variant: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var overrides = ["run.batch=128"]
+        // FAST_NOISE=1: the ziggurat read/programming noise (`[network] fast_noise`).
+        if ProcessInfo.processInfo.environment["FAST_NOISE"] == "1" { overrides.append("network.fast_noise=true") }
         if variant == "lif" { overrides.append("network.output=\"lif\"") } else { overrides.append("felif.fine_steps=\(Int(variant.dropFirst(5))!)") }
         let c = try TrainingConfig.load(root.appendingPathComponent("experiments/braille-synthetic.toml"), overrides: overrides)
         let data = try ExperimentData.load(c)

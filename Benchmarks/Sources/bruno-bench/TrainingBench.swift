@@ -33,6 +33,8 @@ enum TrainingBench {
     static func brailleChild(_ variant: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var overrides = ["run.batch=128"]
+        // FAST_NOISE=1: the ziggurat read/programming noise (`[network] fast_noise`).
+        if ProcessInfo.processInfo.environment["FAST_NOISE"] == "1" { overrides.append("network.fast_noise=true") }
         switch variant {
         case "lif": overrides.append("network.output=\"lif\"")
         default: overrides.append("felif.fine_steps=\(Int(variant.dropFirst(5))!)")   // "felif1000"
