@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "BrunoDevices", targets: ["BrunoDevices"]),
         .library(name: "BrunoSurrogates", targets: ["BrunoSurrogates"]),
         .library(name: "BrunoData", targets: ["BrunoData"]),
+        .library(name: "BrunoScaleOut", targets: ["BrunoScaleOut"]),
         .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
         .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
         .library(name: "BrunoValidation", targets: ["BrunoValidation"]),
@@ -39,9 +40,12 @@ let package = Package(
         // Fast surrogate models of the devices (the reference FeLIF equations, BRUNO and BPTT steps with
         // hand-written adjoints): what calibration fits and training differentiates.
         .target(name: "BrunoSurrogates"),
+        // Sharded work: manifests, shard records, deterministic merge, and the engines that run shards
+        // (worker processes on this machine, or a Slurm job array with a dependent merge job).
+        .target(name: "BrunoScaleOut", dependencies: ["BrunoSupport"]),
         // Calibration: bounded Levenberg–Marquardt with multi-start and fit statistics; device fits.
         .target(name: "BrunoCalibration", dependencies: [
-            "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices", .product(name: "TOMLKit", package: "TOMLKit"),
+            "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices", "BrunoScaleOut", .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
@@ -67,7 +71,7 @@ let package = Package(
             name: "BrunoCLI",
             dependencies: [
                 "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
-                "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BrunoScaleOut", "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),
@@ -80,6 +84,7 @@ let package = Package(
         .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration"]),
         .testTarget(name: "BrunoExportTests", dependencies: ["BrunoExport", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoCalibration", "BrunoSurrogates"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
+        .testTarget(name: "BrunoScaleOutTests", dependencies: ["BrunoScaleOut", "BrunoSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

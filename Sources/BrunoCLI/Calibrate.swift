@@ -1,7 +1,9 @@
 import ArgumentParser
 import BrunoCalibration
 import BrunoDevices
+import BrunoScaleOut
 import BrunoSpice
+import BrunoSupport
 import Foundation
 
 struct Calibrate: AsyncParsableCommand {
@@ -17,21 +19,54 @@ struct Calibrate: AsyncParsableCommand {
     @Option(help: "The protocol file (default: calibration/<device>.toml).") var `protocol`: String?
     @Option(help: "Output folder.") var out = "runs/calibration"
     @Option(help: "Parallel ngspice instances (default: one per core).") var instances: Int?
+    @OptionGroup(title: "Scale-out (rram)") var scaleOut: ScaleOutOptions
+
+    /// The card's figures, printed after a run or a merge.
+    static func printSummary(_ outcome: RRAMCalibrationRun.Outcome) {
+        for (l, level) in outcome.surrogate.levels.enumerated() {
+            say(String(format: "  level %d: G = %.2f µS, device spread %.2f %%, cycle spread %.2f %%", l, level.conductance * 1e6,
+                       level.deviceSpread * 100, level.cycleSpread * 100))
+        }
+        say(String(format: "  held out: worst mean error %.2f %%, worst spread error %.1f %%",
+                   (outcome.card.statistics["held_out_mean_error_max"] ?? .nan) * 100,
+                   (outcome.card.statistics["held_out_spread_error_max"] ?? .nan) * 100))
+    }
+
+    /// `--shards`/`--engine`: plan into OUT/shards, run the missing shards on the engine, merge.
+    func runSharded(library: DeviceLibrary, protocolURL: URL) async throws {
+        guard device == .rram else {
+            throw CLIError("--shards/--engine shard the RRAM Monte Carlo; `bruno calibrate felif` runs its stimuli in one process (--instances)")
+        }
+        if scaleOut.engine == .slurm { try SlurmEngine.checkInstalled() }
+        let outURL = URL(fileURLWithPath: out)
+        let p = try RRAMProtocol.load(protocolURL)
+        let folder = RRAMCalibrationJob.Folder(root: outURL.appendingPathComponent("shards"), kind: RRAMCalibrationJob.kind)
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let defaultShards = scaleOut.engine == .slurm ? 8 : ProcessInfo.processInfo.activeProcessorCount
+        let manifest: ShardManifest<RRAMCalibrationJob.Plan>
+        do {
+            let lock = try RunFolderLock(outURL)
+            defer { lock.release() }
+            manifest = try RRAMCalibrationJob.planOrReuse(folder: folder, protocolFile: p, netlistOverride: netlist.map { URL(fileURLWithPath: $0) },
+                                                          library: library, out: outURL, shards: scaleOut.shards ?? defaultShards,
+                                                          spice: { try SpiceInstance() }, log: say)
+        }
+        say("\(manifest.layout.itemCount) programmings in \(manifest.layout.shardCount) shard(s) (\(folder.root.path))")
+        let merged = try await scaleOut.execute(folder, manifest: manifest, jobName: "bruno-rram") { try Shard.merge(folder.root) }
+        if merged { say("wrote \(out)/rram.card.json and \(out)/rram-report.md") }
+    }
 
     func run() async throws {
         let library = try DeviceLibrary.locate()
         let protocolURL = `protocol`.map { URL(fileURLWithPath: $0) } ?? library.root.appendingPathComponent("calibration/\(device.rawValue).toml")
         do {
+            if scaleOut.sharded { return try await runSharded(library: library, protocolURL: protocolURL) }
             let pool = try SpicePool(count: instances ?? ProcessInfo.processInfo.activeProcessorCount)
             if device == .rram {
                 let p = try RRAMProtocol.load(protocolURL)
                 let outcome = try await RRAMCalibrationRun(protocolFile: p, netlistOverride: netlist.map { URL(fileURLWithPath: $0) })
                     .run(pool: pool, library: library, out: URL(fileURLWithPath: out)) { print($0) }
-                for (l, level) in outcome.surrogate.levels.enumerated() {
-                    print(String(format: "  level %d: G = %.2f µS, device spread %.2f %%, cycle spread %.2f %%", l, level.conductance * 1e6, level.deviceSpread * 100, level.cycleSpread * 100))
-                }
-                print(String(format: "  held out: worst mean error %.2f %%, worst spread error %.1f %%",
-                             (outcome.card.statistics["held_out_mean_error_max"] ?? .nan) * 100, (outcome.card.statistics["held_out_spread_error_max"] ?? .nan) * 100))
+                Calibrate.printSummary(outcome)
                 print("wrote \(out)/rram.card.json and \(out)/rram-report.md")
                 return
             }

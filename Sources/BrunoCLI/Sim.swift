@@ -4,6 +4,7 @@ import BrunoData
 import BrunoExport
 import BrunoTraining
 import BrunoValidation
+import BrunoScaleOut
 import BrunoSpice
 import BrunoSupport
 import Foundation
@@ -128,6 +129,8 @@ func userFacing(_ error: Error) -> Error {
     case let e as ExportError: return CLIError(e.description)
     case let e as CalibrationError: return CLIError(e.description)
     case let e as SpiceError: return CLIError(e.description)
+    case let e as ShardError: return CLIError(e.description)
+    case let e as SlurmError: return CLIError(e.description)
     default: return error
     }
 }

@@ -77,7 +77,7 @@ public struct DeviceCard: Codable, Sendable, Equatable {
             return Provenance(netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
                               ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
                               protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
-                              seeds: seeds, date: ISO8601DateFormatter().string(from: Date()), tool: tool, includes: includes)
+                              seeds: seeds, date: ReproducibleDate.now(), tool: tool, includes: includes)
         }
 
         /// What has changed since the card was made, one sentence per file: the netlist and each included file

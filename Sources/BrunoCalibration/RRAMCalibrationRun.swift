@@ -83,6 +83,7 @@ public struct RRAMCalibrationRun: Sendable {
         public var heldOut: [RRAMLevelFit]
     }
 
+    /// Plans, programs every item on `pool` and merges, in this process (the same card as any sharded run).
     public func run(pool: SpicePool, library: DeviceLibrary, out: URL, log: @escaping @Sendable (String) -> Void) async throws -> Outcome {
         // One writer per output folder; temporaries of a killed earlier run are removed first.
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -90,116 +91,19 @@ public struct RRAMCalibrationRun: Sendable {
         defer { lock.release() }
         let stale = AtomicFile.removeStaleTemporaries(in: out)
         if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
-        var p = protocolFile
-        let netlistURL = netlistOverride ?? p.netlist
-        // What the netlist sets: the read voltage, and the variability if it declares it (ngspice evaluates both).
-        let netlist = try Netlist(contentsOf: netlistURL)
-        let structure = netlist.structure
-        let names = ["vread"] + RRAMCalibrationRun.variabilityParameters.map(\.netlist)
-        let declared = names.filter { structure.parameters[$0] != nil }
-        let values = try ParameterProbe.calibrationValues(netlist, declared.map { .init($0) }, spice: pool.instances[0])
-        var read: [String: (value: Double, place: String)] = [:]
-        for (name, value) in zip(declared, values) {
-            guard let value else { throw CalibrationError.netlistShape("\(netlist.name): `\(name)` has no finite value") }
-            read[name] = (value, netlist.place(ofLineAt: structure.parameters[name]!.lineIndex))
-        }
-        guard let netlistRead = read["vread"] else {
-            throw CalibrationError.netlistShape("\(netlist.name) defines no top-level `.param vread` (the read voltage)")
-        }
-        let readVoltage = p.readVoltage ?? netlistRead.value
-        if let given = p.readVoltage, given != netlistRead.value {
-            log("the protocol's read_voltage \(given) V replaces the netlist's vread \(netlistRead.value) V (\(netlistRead.place))")
-        }
-        for v in RRAMCalibrationRun.variabilityParameters {
-            guard let (value, place) = read[v.netlist] else { continue }
-            guard value >= 0, value <= 1 else {
-                throw CalibrationError.netlistShape("\(place): `\(v.netlist)` = \(value) is not a relative standard deviation in [0, 1]")
-            }
-            if p.variabilityGiven.contains(v.protocolKey) { log("the netlist's \(v.netlist) = \(value) (\(place)) replaces the protocol's \(v.protocolKey)") }
-            p.variability[keyPath: v.keyPath] = value
-        }
-        var programmer = RRAMProgrammer(library: library)
-        programmer.netlistURL = netlistURL
-        programmer.readVoltage = readVoltage
-        var incremental = p.incremental
-        if var ispp = incremental {
-            // The levels' target conductances are what this netlist's compliance table programs on a nominal device.
-            var targets: [Double] = []
-            for level in 0..<RRAMProgrammer.levels {
-                targets.append(try programmer.program(level: level, on: pool.instances[0]).conductance)
-            }
-            for (level, pair) in zip(targets, targets.dropFirst()).enumerated() where pair.1 <= pair.0 {
-                throw CalibrationError.netlistShape("\(netlist.name): on a nominal device level \(level + 1) reads "
-                    + String(format: "%.4g µS, not above level %d's %.4g µS", pair.1 * 1e6, level, pair.0 * 1e6)
-                    + "; the compliance table (ic0…ic7) must increase")
-            }
-            log("level targets from the netlist (nominal device): " + targets.map { String(format: "%.4g", $0 * 1e6) }.joined(separator: ", ") + " µS")
-            ispp.targets = targets
-            incremental = ispp
-        }
-        p.incremental = incremental
-        let calibration = RRAMCalibration(programmer: programmer, variability: p.variability, devices: p.devices, cycles: p.cycles, incremental: p.incremental)
-        let total = 8 * p.devices * p.cycles
-        log("programming 8 levels × \(p.devices) devices × \(p.cycles) cycles = \(total) programmings (\(p.incremental == nil ? "one RESET + SET each" : "incremental pulses with verify")) on \(pool.count) ngspice instance(s)…")
+        let plan = try RRAMCalibrationJob.plan(protocolFile, netlistOverride: netlistOverride, library: library, out: out,
+                                               spice: pool.instances[0], log: log)
+        log("programming 8 levels × \(plan.devices) devices × \(plan.cycles) cycles = \(8 * plan.devices * plan.cycles) programmings "
+            + "(\(plan.incremental == nil ? "one RESET + SET each" : "incremental pulses with verify")), and \(8 * plan.heldOutDevices * plan.cycles) "
+            + "on held-out devices (seed \(plan.heldOutSeed)), on \(pool.count) ngspice instance(s)…")
         let t0 = Date()
+        let total = plan.itemCount
         let step = max(1, total / 10)
-        let (fitted, programming) = try await calibration.measureWithStatistics(on: pool) { done, all in if done % step == 0 || done == all { log("  programmed \(done)/\(all)") } }
-        var heldOutVariability = p.variability
-        heldOutVariability.seed = p.heldOutSeed
-        let heldOutCalibration = RRAMCalibration(programmer: programmer, variability: heldOutVariability, devices: p.heldOutDevices, cycles: p.cycles, incremental: p.incremental)
-        log(String(format: "fit set done in %.0f s; held-out set (seed %llu)…", Date().timeIntervalSince(t0), p.heldOutSeed))
-        let heldOut = try await heldOutCalibration.measure(on: pool)
-        let nl = try calibration.readNonlinearity(on: pool.instances[0], library: library)
-        let surrogate = RRAMSynapse(levels: fitted.map { .init(conductance: $0.conductance, deviceSpread: $0.deviceSpread, cycleSpread: $0.cycleSpread) },
-                                    readVoltage: readVoltage, nonlinearity: nl.v0)
+        let results = try await RRAMCalibrationJob.program(0..<total, of: plan, on: pool) { done, all in
+            if done % step == 0 || done == all { log("  programmed \(done)/\(all)") }
+        }
         log(String(format: "done in %.0f s", Date().timeIntervalSince(t0)))
-        var parameters: [DeviceCard.Parameter] = []
-        var stats: [String: Double] = [:]
-        var worstMean = 0.0, worstSpread = 0.0
-        for (f, h) in zip(fitted, heldOut) {
-            parameters.append(.init(name: "level\(f.level).conductance", value: f.conductance, unit: "S", fitted: true, stderr: f.conductanceError, lower: nil, upper: nil, atBound: nil))
-            parameters.append(.init(name: "level\(f.level).deviceSpread", value: f.deviceSpread, unit: "1", fitted: true, stderr: nil, lower: nil, upper: nil, atBound: nil))
-            parameters.append(.init(name: "level\(f.level).cycleSpread", value: f.cycleSpread, unit: "1", fitted: true, stderr: nil, lower: nil, upper: nil, atBound: nil))
-            let meanError = abs(f.conductance - h.conductance) / h.conductance
-            let spreadError = abs(surrogate.levels[f.level].totalSpread - RRAMCalibrationRun.totalSpread(h)) / RRAMCalibrationRun.totalSpread(h)
-            stats["level\(f.level).held_out_mean_error"] = meanError
-            stats["level\(f.level).held_out_spread_error"] = spreadError
-            stats["level\(f.level).held_out_ks_p"] = RRAMCalibrationRun.kolmogorovSmirnov(f.values, h.values).p
-            worstMean = max(worstMean, meanError)
-            worstSpread = max(worstSpread, spreadError)
-        }
-        stats["held_out_mean_error_max"] = worstMean
-        stats["held_out_spread_error_max"] = worstSpread
-        if let programming, let ispp = p.incremental {
-            stats["ispp_mean_pulses"] = programming.meanPulses
-            stats["ispp_unverified"] = Double(programming.unverified)
-            stats["ispp_tolerance"] = ispp.tolerance
-            stats["ispp_start_fraction"] = ispp.startFraction
-            stats["ispp_step_pulse"] = ispp.stepPulse
-            stats["ispp_max_pulses"] = Double(ispp.maxPulses)
-        }
-        parameters.append(.init(name: "readVoltage", value: readVoltage, unit: "V", fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil,
-                                source: p.readVoltage == nil ? "netlist" : "protocol", place: p.readVoltage == nil ? netlistRead.place : nil))
-        if let programming {
-            for (level, count) in programming.unverifiedPerLevel.enumerated() where count > 0 {
-                let fraction = Double(count) / Double(p.devices * p.cycles)
-                stats["level\(level).unverified_fraction"] = fraction
-                if fraction > 0.1, let ispp = p.incremental {
-                    log(String(format: "WARNING: level %d: %.0f %% of programmings ended outside ±%.0f %% of its target %.4g µS after at most %d pulses; raise [programming] max_pulses or the level's compliance in the netlist",
-                               level, fraction * 100, ispp.tolerance * 100, ispp.targets[level] * 1e6, ispp.maxPulses))
-                }
-            }
-        }
-        parameters.append(.init(name: "nonlinearity", value: nl.v0, unit: "V", fitted: true, stderr: nl.error, lower: 0.01, upper: 10, atBound: false))
-        let card = DeviceCard(
-            format: DeviceCard.format, version: DeviceCard.currentVersion, device: "rram", parameters: parameters, statistics: stats,
-            stimuli: nil, correlation: nil,
-            provenance: try .now(netlist: netlistURL, protocolFile: p.file, seeds: ["variability": p.variability.seed, "held_out": p.heldOutSeed],
-                                 tool: "bruno calibrate rram", spice: pool.instances[0]))
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try AtomicFile.write(try card.encoded(), to: out.appendingPathComponent("rram.card.json"))
-        try RRAMCalibrationRun.report(surrogate: surrogate, fitted: fitted, heldOut: heldOut, card: card, to: out)
-        return Outcome(card: card, surrogate: surrogate, fitted: fitted, heldOut: heldOut)
+        return try RRAMCalibrationJob.merge(plan, results: results, log: log)
     }
 
     static func totalSpread(_ f: RRAMLevelFit) -> Double {

@@ -1,0 +1,82 @@
+import ArgumentParser
+import BrunoCalibration
+import BrunoScaleOut
+import BrunoSpice
+import Foundation
+
+/// The worker side of sharded jobs: what the engines run (one shard, the merge), and a status view.
+struct Shard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one shard of a sharded job, merge the finished shards, or show which are missing.",
+        discussion: "The engines (--engine local|slurm of the heavy commands) run these; you can run them by hand too. "
+            + "FOLDER is the job's shard folder (e.g. runs/calibration/shards).",
+        subcommands: [RunShard.self, Merge.self, Status.self]
+    )
+
+    struct RunShard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Compute one shard (skipped if it is finished).")
+        @Argument(help: "The shard folder.") var folder: String
+        @Option(help: "The shard's index (0-based).") var index: Int
+        @Option(help: "Parallel ngspice instances.") var instances = 1
+
+        func run() async throws {
+            let root = URL(fileURLWithPath: folder)
+            do {
+                let kind = try shardJobKind(in: root)
+                switch kind {
+                case RRAMCalibrationJob.kind:
+                    let pool = try SpicePool(count: max(1, instances))
+                    let t0 = Date()
+                    let outcome = try await RRAMCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
+                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
+                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                default: throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind))")
+                }
+            } catch { throw userFacing(error) }
+        }
+    }
+
+    struct Merge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Merge the finished shards (refused while any is missing).")
+        @Argument(help: "The shard folder.") var folder: String
+
+        func run() async throws {
+            do { try Shard.merge(URL(fileURLWithPath: folder)) } catch { throw userFacing(error) }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Which shards are finished and which are missing.")
+        @Argument(help: "The shard folder.") var folder: String
+
+        func run() async throws {
+            let root = URL(fileURLWithPath: folder)
+            do {
+                let kind = try shardJobKind(in: root)
+                guard kind == RRAMCalibrationJob.kind else { throw CLIError("unknown job kind `\(kind)`") }
+                let f = RRAMCalibrationJob.Folder(root: root, kind: kind)
+                let m = try f.readManifest()
+                let missing = try f.missing(of: m)
+                print("\(kind): \(m.layout.itemCount) items in \(m.layout.shardCount) shard(s); finished \(m.layout.shardCount - missing.count)"
+                      + (missing.isEmpty ? "" : "; missing \(ShardError.compactList(missing))")
+                      + (FileManager.default.fileExists(atPath: f.summaryURL.path) ? "; merged" : ""))
+                if !missing.isEmpty { throw ExitCode(3) }
+            } catch let e as ExitCode { throw e } catch { throw userFacing(error) }
+        }
+    }
+
+    /// Merges the job in `root` by its kind, printing what it made.
+    static func merge(_ root: URL) throws {
+        let kind = try shardJobKind(in: root)
+        switch kind {
+        case RRAMCalibrationJob.kind:
+            let folder = RRAMCalibrationJob.Folder(root: root, kind: kind)
+            let (outcome, summary) = try RRAMCalibrationJob.mergeShards(folder: folder, log: say)
+            Calibrate.printSummary(outcome)
+            let out = try folder.readManifest().plan.out
+            say(String(format: "merged %d shard(s), %.0f core-seconds, %@; wrote %@/rram.card.json and %@/rram-report.md",
+                       summary.shards.count, summary.coreSeconds, summary.ngspice, out, out))
+        default: throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)`")
+        }
+    }
+}

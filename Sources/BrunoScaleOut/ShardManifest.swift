@@ -1,0 +1,76 @@
+import BrunoSupport
+import Foundation
+
+/// What a sharded job is, written once when it is planned and read by every shard and by the merge: the job's
+/// kind, its items and how they are split, the base seed, the checksums of the input files, and the job's own
+/// plan (everything a shard needs, so that a shard on another machine computes exactly what this one would).
+///
+/// `checksum` is the SHA-256 of the manifest encoded with an empty checksum: a manifest edited by hand no longer
+/// matches it and is refused, and every shard records the checksum it ran under, so shards of different plans are
+/// never merged.
+public struct ShardManifest<Plan: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public static var format: String { "bruno-shards" }
+    public static var currentVersion: Int { 1 }
+
+    public var format: String
+    public var version: Int
+    public var kind: String
+    public var layout: ShardLayout
+    public var seed: UInt64
+    /// SHA-256 of every input file, by path as the plan names it.
+    public var inputs: [String: String]
+    /// When it was planned (`SOURCE_DATE_EPOCH` if set); informative only.
+    public var planned: String
+    public var plan: Plan
+    public var checksum: String
+
+    public init(kind: String, layout: ShardLayout, seed: UInt64, inputs: [String: String], plan: Plan) {
+        self.format = Self.format
+        self.version = Self.currentVersion
+        self.kind = kind
+        self.layout = layout
+        self.seed = seed
+        self.inputs = inputs
+        self.planned = ReproducibleDate.now()
+        self.plan = plan
+        self.checksum = ""
+        self.checksum = computedChecksum()
+    }
+
+    func computedChecksum() -> String {
+        var body = self
+        body.checksum = ""
+        return SHA256.hex((try? ShardJSON.encode(body)) ?? Data())
+    }
+
+    /// The same job as `other`: everything but the planning date and the checksum equal.
+    public func sameJob(as other: ShardManifest<Plan>) -> String? {
+        if kind != other.kind { return "kind \(other.kind) vs \(kind)" }
+        if layout != other.layout {
+            return "\(other.layout.itemCount) items in \(other.layout.shardCount) shards vs \(layout.itemCount) in \(layout.shardCount)"
+        }
+        if seed != other.seed { return "seed \(other.seed) vs \(seed)" }
+        if inputs != other.inputs {
+            let changed = Set(inputs.keys).union(other.inputs.keys).sorted().filter { inputs[$0] != other.inputs[$0] }
+            return "inputs changed: " + changed.joined(separator: ", ")
+        }
+        if plan != other.plan { return "the job's settings differ" }
+        return nil
+    }
+}
+
+/// The one JSON form of everything sharded work writes: sorted keys, so equal values are equal bytes.
+public enum ShardJSON {
+    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        var data = try e.encode(value)
+        data.append(0x0A)
+        return data
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        let data = try Data(contentsOf: url)
+        return try JSONDecoder().decode(type, from: data)
+    }
+}
