@@ -43,13 +43,14 @@ public struct ShardManifest<Plan: Codable & Sendable & Equatable>: Codable, Send
         return SHA256.hex((try? ShardJSON.encode(body)) ?? Data())
     }
 
-    /// The same job as `other`: everything but the planning date and the checksum equal.
+    /// Nil when `other` (a folder's manifest) is the same job as this one: everything but the planning date and the
+    /// checksum equal; otherwise what differs, this one's value first.
     public func sameJob(as other: ShardManifest<Plan>) -> String? {
-        if kind != other.kind { return "kind \(other.kind) vs \(kind)" }
+        if kind != other.kind { return "a \(other.kind) job, not \(kind)" }
         if layout != other.layout {
-            return "\(other.layout.itemCount) items in \(other.layout.shardCount) shards vs \(layout.itemCount) in \(layout.shardCount)"
+            return "\(layout.itemCount) items in \(layout.shardCount) shards; the folder's: \(other.layout.itemCount) in \(other.layout.shardCount)"
         }
-        if seed != other.seed { return "seed \(other.seed) vs \(seed)" }
+        if seed != other.seed { return "seed \(seed); the folder's: \(other.seed)" }
         if inputs != other.inputs {
             let changed = Set(inputs.keys).union(other.inputs.keys).sorted().filter { inputs[$0] != other.inputs[$0] }
             return "inputs changed: " + changed.joined(separator: ", ")

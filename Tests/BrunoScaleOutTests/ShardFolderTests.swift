@@ -76,7 +76,7 @@ final class ShardFolderTests: XCTestCase {
         _ = try await f.run(0, of: m, ngspice: "ngspice-42", instances: 1, work: work(m.plan))
         XCTAssertThrowsError(try f.plan(ShardManifest(kind: "test-job", layout: try ShardLayout(itemCount: 4, shardCount: 2), seed: 2,
                                                       inputs: [:], plan: Plan(scale: 1)))) {
-            XCTAssertTrue("\($0)".contains("another job (seed 2 vs 1)"), "\($0)")
+            XCTAssertTrue("\($0)".contains("another job (seed 2; the folder's: 1)"), "\($0)")
         }
         // The same job planned again keeps the folder (and its finished shard).
         XCTAssertEqual(try f.plan(ShardManifest(kind: "test-job", layout: m.layout, seed: 1, inputs: [:], plan: Plan(scale: 1))), m)
