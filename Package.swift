@@ -59,7 +59,8 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]
         ),
         // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.
-        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData", "BrunoCalibration"]),
+        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData", "BrunoCalibration",
+                                                        "BrunoScaleOut"]),
         // Export of a trained run: cards, SPICE parameter blocks, synapse table, the trained layer as a netlist;
         // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
         .target(name: "BrunoExport", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",

@@ -2,6 +2,7 @@ import ArgumentParser
 import BrunoCalibration
 import BrunoScaleOut
 import BrunoSpice
+import BrunoValidation
 import Foundation
 
 /// The worker side of sharded jobs: what the engines run (one shard, the merge), and a status view.
@@ -30,7 +31,15 @@ struct Shard: AsyncParsableCommand {
                     let outcome = try await RRAMCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
                     say(outcome == .alreadyFinished ? "shard \(index): already finished"
                         : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
-                default: throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind))")
+                case ChipVerification.kind:
+                    let pool = try SpicePool(count: max(1, instances))
+                    let t0 = Date()
+                    let outcome = try await ChipVerification.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
+                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
+                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                default:
+                    throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind), "
+                        + "\(ChipVerification.kind))")
                 }
             } catch { throw userFacing(error) }
         }
@@ -53,14 +62,21 @@ struct Shard: AsyncParsableCommand {
             let root = URL(fileURLWithPath: folder)
             do {
                 let kind = try shardJobKind(in: root)
-                guard kind == RRAMCalibrationJob.kind else { throw CLIError("unknown job kind `\(kind)`") }
-                let f = RRAMCalibrationJob.Folder(root: root, kind: kind)
-                let m = try f.readManifest()
-                let missing = try f.missing(of: m)
-                print("\(kind): \(m.layout.itemCount) items in \(m.layout.shardCount) shard(s); finished \(m.layout.shardCount - missing.count)"
-                      + (missing.isEmpty ? "" : "; missing \(ShardError.compactList(missing))")
-                      + (FileManager.default.fileExists(atPath: f.summaryURL.path) ? "; merged" : ""))
-                if !missing.isEmpty { throw ExitCode(3) }
+                func show<P, R>(_ f: ShardFolder<P, R>) throws -> Bool {
+                    let m = try f.readManifest()
+                    let missing = try f.missing(of: m)
+                    print("\(kind): \(m.layout.itemCount) items in \(m.layout.shardCount) shard(s); finished \(m.layout.shardCount - missing.count)"
+                          + (missing.isEmpty ? "" : "; missing \(ShardError.compactList(missing))")
+                          + (FileManager.default.fileExists(atPath: f.summaryURL.path) ? "; merged" : ""))
+                    return missing.isEmpty
+                }
+                let complete: Bool
+                switch kind {
+                case RRAMCalibrationJob.kind: complete = try show(RRAMCalibrationJob.Folder(root: root, kind: kind))
+                case ChipVerification.kind: complete = try show(ChipVerification.Folder(root: root, kind: kind))
+                default: throw CLIError("unknown job kind `\(kind)`")
+                }
+                if !complete { throw ExitCode(3) }
             } catch let e as ExitCode { throw e } catch { throw userFacing(error) }
         }
     }
@@ -76,6 +92,15 @@ struct Shard: AsyncParsableCommand {
             let out = try folder.readManifest().plan.out
             say(String(format: "merged %d shard(s), %.0f core-seconds, %@; wrote %@/rram.card.json and %@/rram-report.md",
                        summary.shards.count, summary.coreSeconds, summary.ngspice, out, out))
+        case ChipVerification.kind:
+            let folder = ChipVerification.Folder(root: root, kind: kind)
+            let (report, _) = try ChipVerification.mergeShards(folder: folder)
+            say(String(format: "whole chip (%d columns × %d samples, %d failed decks): circuit test accuracy %.4f, surrogate %.4f, "
+                       + "same decision on %.1f %%; |Δ spikes| mean %.3f, within one %.1f %%, max %.0f; %.0f core-s (%.2f per deck)",
+                       report.columns, report.samples, report.failedDecks, report.circuitAccuracy, report.surrogateAccuracy,
+                       report.decisionAgreement * 100, report.meanAbsoluteSpikeCountError, report.fractionWithinOne * 100,
+                       report.absoluteErrorQuantiles["max"] ?? .nan, report.coreSeconds, report.coreSecondsPerDeck))
+            say("wrote \(try folder.readManifest().plan.out)/chip-verification.md, .json, chip-confusion.svg, chip-spike-errors.svg")
         default: throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)`")
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BrunoCalibration
 import BrunoData
 import BrunoDevices
+import BrunoScaleOut
 import BrunoSpice
 import BrunoSupport
 import BrunoTraining
@@ -20,9 +21,22 @@ struct Validate: AsyncParsableCommand {
     @Option(help: "Columns per sample: the class's, then the most active others; 0 = all.") var columns: Int?
     @Option(help: "Parallel ngspice instances.") var instances: Int?
     @Option(name: .customLong("set"), help: "Override a setting of the run's config: table.key=value (repeatable).") var overrides: [String] = []
+    @Flag(help: "Whole-chip verification: every column × every test sample (or the first --samples) in ngspice; the circuit's accuracy.")
+    var wholeChip = false
+    @Option(help: "Whole chip: output folder (default RUN/chip-verification).") var out: String?
+    @OptionGroup(title: "Scale-out (--whole-chip)") var scaleOut: ScaleOutOptions
+
+    func validate() throws {
+        if scaleOut.sharded && !wholeChip { throw ValidationError("--shards/--engine shard whole-chip verification: add --whole-chip") }
+        if wholeChip && columns != nil { throw ValidationError("--whole-chip simulates every column; drop --columns") }
+    }
 
     func run() async throws {
         let folder = URL(fileURLWithPath: runFolder)
+        if wholeChip {
+            do { try await verifyWholeChip(folder) } catch let e as ExitCode { throw e } catch { throw userFacing(error) }
+            return
+        }
         do {
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.toml").path) else {
                 throw CLIError("\(runFolder): not a run folder (no config.toml); train one with `bruno train --out \(runFolder)`")
@@ -54,5 +68,53 @@ struct Validate: AsyncParsableCommand {
         } catch {
             throw userFacing(error)
         }
+    }
+
+    /// `--whole-chip`: plan into OUT/shards, then simulate shard by shard here (resumable: one shard per sample) or
+    /// on an engine, and merge.
+    func verifyWholeChip(_ run: URL) async throws {
+        if scaleOut.engine == .slurm { try SlurmEngine.checkInstalled() }
+        let outURL = out.map { URL(fileURLWithPath: $0) } ?? run.appendingPathComponent("chip-verification")
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let folder = ChipVerification.Folder(root: outURL.appendingPathComponent("shards"), kind: ChipVerification.kind)
+        let manifest: ShardManifest<ChipVerification.Plan>
+        do {
+            let lock = try RunFolderLock(outURL)
+            defer { lock.release() }
+            let planned = try ChipVerification.plan(run: run, overrides: overrides, out: outURL, layer: layer, samples: samples)
+            let shards = scaleOut.shards ?? (scaleOut.sharded ? (scaleOut.engine == .slurm ? 8 : ProcessInfo.processInfo.activeProcessorCount)
+                                                              : planned.0.samples)
+            manifest = try ChipVerification.planOrReuse(folder: folder, run: run, overrides: overrides, out: outURL, layer: layer,
+                                                        samples: samples, shards: shards, log: say)
+        }
+        let plan = manifest.plan
+        say("whole-chip verification: \(plan.columns) columns × \(plan.samples) test samples = \(plan.itemCount) decks in "
+            + "\(manifest.layout.shardCount) shard(s) (\(folder.root.path))")
+        if scaleOut.sharded {
+            let merged = try await scaleOut.execute(folder, manifest: manifest, jobName: "bruno-chip") { try Shard.merge(folder.root) }
+            if !merged { return }
+            return
+        }
+        // In this process, shard by shard: an interruption loses at most the shard being simulated.
+        let missing = try folder.missing(of: manifest)
+        if missing.count < manifest.layout.shardCount {
+            say("\(manifest.layout.shardCount - missing.count) of \(manifest.layout.shardCount) shard(s) already finished")
+        }
+        if !missing.isEmpty {
+            let pool = try SpicePool(count: instances ?? ProcessInfo.processInfo.activeProcessorCount)
+            let opened = try ChipVerification.open(run: run, overrides: overrides)
+            let t0 = Date()
+            for (k, i) in missing.enumerated() {
+                if let signal = Interruption.requested {
+                    say("interrupted: \(k) of \(missing.count) shard(s) done; run the same command to continue")
+                    throw ExitCode(Interruption.exitStatus(signal))
+                }
+                _ = try await ChipVerification.runShard(i, folder: folder, pool: pool, opened: opened, quiet: true, log: say)
+                let elapsed = Date().timeIntervalSince(t0)
+                let left = elapsed / Double(k + 1) * Double(missing.count - k - 1)
+                say(String(format: "  shard %d/%d done (%.0f s, about %.0f s left)", k + 1, missing.count, elapsed, left))
+            }
+        }
+        try Shard.merge(folder.root)
     }
 }
