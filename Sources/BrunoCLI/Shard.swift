@@ -94,12 +94,12 @@ struct Shard: AsyncParsableCommand {
                        summary.shards.count, summary.coreSeconds, summary.ngspice, out, out))
         case ChipVerification.kind:
             let folder = ChipVerification.Folder(root: root, kind: kind)
-            let (report, _) = try ChipVerification.mergeShards(folder: folder)
+            let (report, cost) = try ChipVerification.mergeShards(folder: folder)
             say(String(format: "whole chip (%d columns × %d samples, %d failed decks): circuit test accuracy %.4f, surrogate %.4f, "
-                       + "same decision on %.1f %%; |Δ spikes| mean %.3f, within one %.1f %%, max %.0f; %.0f core-s (%.2f per deck)",
+                       + "same decision on %.1f %%; |Δ spikes| mean %.3f, within one %.1f %%, max %.0f; ngspice %.0f s (%.2f s per deck)",
                        report.columns, report.samples, report.failedDecks, report.circuitAccuracy, report.surrogateAccuracy,
                        report.decisionAgreement * 100, report.meanAbsoluteSpikeCountError, report.fractionWithinOne * 100,
-                       report.absoluteErrorQuantiles["max"] ?? .nan, report.coreSeconds, report.coreSecondsPerDeck))
+                       report.absoluteErrorQuantiles["max"] ?? .nan, cost.deckSeconds, cost.meanDeckSeconds))
             say("wrote \(try folder.readManifest().plan.out)/chip-verification.md, .json, chip-confusion.svg, chip-spike-errors.svg")
         default: throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)`")
         }

@@ -58,7 +58,8 @@ public struct FeLIFLayerCircuit: Sendable {
         ]
         let edge = min(1e-6, pulseWidth / 10)
         for (i, spikes) in inputSpikes.enumerated() where !spikes.isEmpty {
-            lines += FeLIFColumn.readPulses(name: "Vin\(i)", node: "in\(i)", spikes: spikes, pulseWidth: pulseWidth, edge: edge, duration: duration)
+            lines += FeLIFColumn.readPulses(name: "Vin\(i)", node: "in\(i)", spikes: spikes, pulseWidth: pulseWidth, edge: edge, duration: duration,
+                                            joinWithin: 2.001 * edge)
         }
         var saves: [String] = []
         for j in 0..<columns {

@@ -94,6 +94,8 @@ public struct SimulationResult: Sendable, Equatable {
     public var warnings: [String]
     /// Every line ngspice printed during the load and the run.
     public var log: [String]
+    /// Wall time of the load and the run on its instance [s] (set by `SpicePool`; what a deck costs in core-seconds).
+    public var seconds: Double?
 
     /// The first plot of the given kind (`tran`, `dc`, `op`).
     public func plot(_ kind: String) -> SpicePlot? { plots.first { $0.kind == kind.lowercased() } }

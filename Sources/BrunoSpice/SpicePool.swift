@@ -27,7 +27,9 @@ public final class SpicePool: Sendable {
     public func simulate(_ netlist: Netlist, analysis: Analysis = .netlist) async throws -> SimulationResult {
         let index = await queue.acquire()
         do {
-            let result = try await instances[index].simulate(netlist, analysis: analysis)
+            let t0 = Date()
+            var result = try await instances[index].simulate(netlist, analysis: analysis)
+            result.seconds = Date().timeIntervalSince(t0)
             await queue.release(index)
             return result
         } catch {

@@ -70,6 +70,8 @@ public enum ChipVerification {
         public var surrogateMembrane: [Double]?
         public var spiceMembrane: [Double]?
         public var failure: String?
+        /// What the deck took in ngspice [s] on one core (informative: not part of what is compared).
+        public var seconds: Double?
     }
 
     public typealias Folder = ShardFolder<Plan, ColumnOutcome>
@@ -153,6 +155,7 @@ public enum ChipVerification {
             switch r {
             case .failure(let e): o.failure = e.description
             case .success(let result):
+                o.seconds = result.seconds
                 do {
                     let trace = try NeuronTrace(result)
                     let spikes = trace.spikeTimes
@@ -199,14 +202,16 @@ public enum ChipVerification {
     }
 
     /// Merges the finished shards into the report (refused while any shard is missing).
-    public static func mergeShards(folder: Folder) throws -> (ChipVerificationReport, ShardMergeSummary) {
+    public static func mergeShards(folder: Folder) throws -> (ChipVerificationReport, ChipVerificationCost) {
         let manifest = try folder.readManifest()
         let out = URL(fileURLWithPath: manifest.plan.out)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let (results, summary) = try folder.collect(manifest)
-        let report = ChipVerificationReport(plan: manifest.plan, outcomes: results, coreSeconds: summary.coreSeconds, ngspice: summary.ngspice,
-                                            shards: summary.shards.count)
-        try report.write(to: out)
-        return (report, summary)
+        let lock = try RunFolderLock(out)
+        defer { lock.release() }
+        let report = ChipVerificationReport(plan: manifest.plan, outcomes: results, ngspice: summary.ngspice)
+        let cost = ChipVerificationCost(outcomes: results, shardCoreSeconds: summary.coreSeconds, shards: summary.shards.count)
+        try report.write(to: out, cost: cost)
+        return (report, cost)
     }
 }

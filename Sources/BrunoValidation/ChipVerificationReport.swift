@@ -45,12 +45,9 @@ public struct ChipVerificationReport: Codable, Sendable, Equatable {
     public var worstColumns: [Column]
     public var perColumn: [Column]
     public var layersWithoutCircuit: [String]
-    public var coreSeconds: Double
-    public var coreSecondsPerDeck: Double
     public var ngspice: String
-    public var shards: Int
 
-    public init(plan: ChipVerification.Plan, outcomes: [ChipVerification.ColumnOutcome], coreSeconds: Double, ngspice: String, shards: Int) {
+    public init(plan: ChipVerification.Plan, outcomes: [ChipVerification.ColumnOutcome], ngspice: String) {
         precondition(outcomes.count == plan.itemCount)
         let readout = plan.readout.readout
         let k = plan.columns
@@ -121,16 +118,15 @@ public struct ChipVerificationReport: Codable, Sendable, Equatable {
         self.perColumn = perColumn
         worstColumns = Array(perColumn.sorted { ($0.meanAbsoluteError, -$0.column) > ($1.meanAbsoluteError, -$1.column) }.prefix(5))
         layersWithoutCircuit = plan.layersWithoutCircuit
-        self.coreSeconds = coreSeconds
-        coreSecondsPerDeck = coreSeconds / Double(max(outcomes.count, 1))
         self.ngspice = ngspice
-        self.shards = shards
     }
 
-    /// Writes the JSON, the Markdown summary and the plots into `folder` (each atomically).
-    public func write(to folder: URL) throws {
+    /// Writes the JSON (the findings: the same bytes for any shard count), the cost, the Markdown summary and the
+    /// plots into `folder` (each atomically).
+    public func write(to folder: URL, cost: ChipVerificationCost) throws {
         try AtomicFile.write(try ShardJSON.encode(self), to: folder.appendingPathComponent("chip-verification.json"))
-        try AtomicFile.write(Data(markdown.utf8), to: folder.appendingPathComponent("chip-verification.md"))
+        try AtomicFile.write(try ShardJSON.encode(cost), to: folder.appendingPathComponent("chip-verification-cost.json"))
+        try AtomicFile.write(Data(markdown(cost: cost).utf8), to: folder.appendingPathComponent("chip-verification.md"))
         let labels = (0..<circuitConfusion.count).map(String.init)
         let heat = SVGHeatmap(title: String(format: "Circuit (ngspice) decisions on %d test samples: accuracy %.3f (surrogate %.3f)", samples,
                                             circuitAccuracy, surrogateAccuracy),
@@ -156,10 +152,10 @@ public struct ChipVerificationReport: Codable, Sendable, Equatable {
         try AtomicFile.write(Data(plot.render().utf8), to: folder.appendingPathComponent("chip-spike-errors.svg"))
     }
 
-    public var markdown: String {
+    public func markdown(cost: ChipVerificationCost) -> String {
         var md = "# Whole-chip verification\n\n"
         md += "Run `\(run)`, epoch \(epoch): FeLIF layer \(layer), \(columns) columns × \(samples) test samples = \(decks) ngspice decks "
-        md += "(\(ngspice), \(shards) shard(s)); readout `\(readout)`.\n\n"
+        md += "(\(ngspice), \(cost.shards) shard(s)); readout `\(readout)`.\n\n"
         md += "| | circuit (ngspice) | surrogate |\n|---|---|---|\n"
         md += String(format: "| test accuracy | %.4f | %.4f |\n", circuitAccuracy, surrogateAccuracy)
         md += String(format: "\nThe circuit and the surrogate decide alike on %.1f %% of the samples. ", decisionAgreement * 100)
@@ -174,12 +170,36 @@ public struct ChipVerificationReport: Codable, Sendable, Equatable {
         for c in worstColumns {
             md += String(format: "| %d | %.3f | %d | %.2f | %.2f |\n", c.column, c.meanAbsoluteError, c.maxAbsoluteError, c.meanSurrogateCount, c.meanSpiceCount)
         }
-        md += String(format: "\nCost: %.0f core-seconds, %.2f core-seconds per column deck (wall × ngspice instances of each shard; an upper bound).\n",
-                     coreSeconds, coreSecondsPerDeck)
+        md += String(format: "\nCost: %.0f s of ngspice over all decks, %.2f s per column deck (median %.2f, 90 %% %.2f, max %.2f); "
+                     + "the shards held %.0f core-seconds (wall × instances, including planning and idle instances).\n",
+                     cost.deckSeconds, cost.meanDeckSeconds, cost.deckSecondsQuantiles["p50"] ?? .nan, cost.deckSecondsQuantiles["p90"] ?? .nan,
+                     cost.deckSecondsQuantiles["max"] ?? .nan, cost.shardCoreSeconds)
         if !layersWithoutCircuit.isEmpty {
             md += "\nNot simulated as circuits (their surrogate spikes drive the decks as ideal sources): " + layersWithoutCircuit.joined(separator: "; ") + ".\n"
         }
         md += "\nPlots: `chip-confusion.svg` (the circuit's confusion matrix), `chip-spike-errors.svg` (error distribution, per column).\n"
         return md
+    }
+}
+
+/// What a whole-chip verification cost (differs from run to run; kept apart from the findings).
+public struct ChipVerificationCost: Codable, Sendable, Equatable {
+    /// Σ of every deck's ngspice wall time [s] (one core each).
+    public var deckSeconds: Double
+    public var meanDeckSeconds: Double
+    /// Per-deck seconds: 50 %, 90 %, max.
+    public var deckSecondsQuantiles: [String: Double]
+    /// Σ over shards of wall × ngspice instances [s].
+    public var shardCoreSeconds: Double
+    public var shards: Int
+
+    public init(outcomes: [ChipVerification.ColumnOutcome], shardCoreSeconds: Double, shards: Int) {
+        let s = outcomes.compactMap(\.seconds).sorted()
+        deckSeconds = s.reduce(0, +)
+        meanDeckSeconds = deckSeconds / Double(max(s.count, 1))
+        func q(_ p: Double) -> Double { s.isEmpty ? .nan : s[max(0, Int((p * Double(s.count)).rounded(.up)) - 1)] }
+        deckSecondsQuantiles = ["p50": q(0.5), "p90": q(0.9), "max": s.last ?? .nan]
+        self.shardCoreSeconds = shardCoreSeconds
+        self.shards = shards
     }
 }
