@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
         .library(name: "BrunoValidation", targets: ["BrunoValidation"]),
         .library(name: "BrunoExport", targets: ["BrunoExport"]),
+        .library(name: "BrunoSweep", targets: ["BrunoSweep"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
     ],
     dependencies: [
@@ -65,6 +66,8 @@ let package = Package(
         // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
         .target(name: "BrunoExport", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
                                                     "BrunoSupport", "BrunoSurrogates"]),
+        // Sweeps: seeds and grids over any --set key, and Optuna TPE studies through the `optuna` command line.
+        .target(name: "BrunoSweep", dependencies: ["BrunoTraining", "BrunoScaleOut", "BrunoSupport"]),
         // SIGINT/SIGTERM handled on one thread of the `bruno` executable (linked into it only).
         .target(name: "CSignals"),
         // The `bruno` command line: thin over the libraries.
@@ -72,7 +75,7 @@ let package = Package(
             name: "BrunoCLI",
             dependencies: [
                 "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
-                "BrunoScaleOut", "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BrunoScaleOut", "BrunoSweep", "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),

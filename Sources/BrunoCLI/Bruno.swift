@@ -11,7 +11,7 @@ struct Bruno: AsyncParsableCommand {
         return CommandConfiguration(
             commandName: "bruno",
             abstract: "Train spiking networks against the circuits they will run on (ngspice in the loop).",
-            subcommands: [PipelineCommand.self, Sim.self, Column.self, Calibrate.self, Train.self, Evaluate.self, Validate.self,
+            subcommands: [PipelineCommand.self, Sim.self, Column.self, Calibrate.self, Train.self, Evaluate.self, Validate.self, SweepCommand.self,
                           Export.self, Shard.self]
         )
     }()

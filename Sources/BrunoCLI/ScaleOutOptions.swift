@@ -51,7 +51,7 @@ struct ScaleOutOptions: ParsableArguments {
                 let cores = ProcessInfo.processInfo.activeProcessorCount
                 let parallel = min(maxParallel ?? cores, missing.count)
                 let instances = max(1, cores / parallel)
-                say("running \(missing.count) shard(s) as worker processes, \(parallel) at a time, \(instances) ngspice instance(s) each; "
+                say("running \(missing.count) shard(s) as worker processes, \(parallel) at a time, \(instances) core(s) each (ngspice instances or training threads); "
                     + "logs in \(folder.logs.path)")
                 try await LocalEngine(parallel: parallel, retries: retries)
                     .run(missing, instances: instances, command: command, log: { folder.logURL($0) }, progress: say)

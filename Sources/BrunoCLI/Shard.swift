@@ -2,6 +2,7 @@ import ArgumentParser
 import BrunoCalibration
 import BrunoScaleOut
 import BrunoSpice
+import BrunoSweep
 import BrunoValidation
 import Foundation
 
@@ -37,9 +38,16 @@ struct Shard: AsyncParsableCommand {
                     let outcome = try await ChipVerification.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
                     say(outcome == .alreadyFinished ? "shard \(index): already finished"
                         : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                case Sweep.kind:
+                    // A sweep's worker trains: its cores go to the trainer's threads (before anything reads them).
+                    setenv("BRUNO_THREADS", "\(max(1, instances))", 1)
+                    let t0 = Date()
+                    let outcome = try await Sweep.runShard(index, folder: .init(root: root, kind: kind), log: say)
+                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
+                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
                 default:
                     throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind), "
-                        + "\(ChipVerification.kind))")
+                        + "\(ChipVerification.kind), \(Sweep.kind))")
                 }
             } catch { throw userFacing(error) }
         }
@@ -74,6 +82,7 @@ struct Shard: AsyncParsableCommand {
                 switch kind {
                 case RRAMCalibrationJob.kind: complete = try show(RRAMCalibrationJob.Folder(root: root, kind: kind))
                 case ChipVerification.kind: complete = try show(ChipVerification.Folder(root: root, kind: kind))
+                case Sweep.kind: complete = try show(Sweep.Folder(root: root, kind: kind))
                 default: throw CLIError("unknown job kind `\(kind)`")
                 }
                 if !complete { throw ExitCode(3) }
@@ -101,6 +110,16 @@ struct Shard: AsyncParsableCommand {
                        report.decisionAgreement * 100, report.meanAbsoluteSpikeCountError, report.fractionWithinOne * 100,
                        report.absoluteErrorQuantiles["max"] ?? .nan, cost.deckSeconds, cost.meanDeckSeconds))
             say("wrote \(try folder.readManifest().plan.out)/chip-verification.md, .json, chip-confusion.svg, chip-spike-errors.svg")
+        case Sweep.kind:
+            let summary = try Sweep.merge(folder: Sweep.Folder(root: root, kind: kind))
+            let best = summary.best.map { b in
+                String(format: "best %@ = %.4f (slot %d%@: %@)", summary.metric, b.value ?? .nan, b.slot,
+                       b.optunaNumber.map { ", Optuna trial \($0)" } ?? "", b.overrides.joined(separator: " "))
+            } ?? "no trial finished"
+            say("sweep: \(summary.trials.count) trial(s), \(summary.failed) failed; \(best)")
+            if summary.best == nil {
+                throw CLIError("every trial of the sweep failed (\(summary.trials.first?.failure ?? "no trials")); see sweep.md")
+            }
         default: throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)`")
         }
     }

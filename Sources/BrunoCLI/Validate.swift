@@ -104,15 +104,18 @@ struct Validate: AsyncParsableCommand {
             let pool = try SpicePool(count: instances ?? ProcessInfo.processInfo.activeProcessorCount)
             let opened = try ChipVerification.open(run: run, overrides: overrides)
             let t0 = Date()
-            for (k, i) in missing.enumerated() {
-                if let signal = Interruption.requested {
-                    say("interrupted: \(k) of \(missing.count) shard(s) done; run the same command to continue")
-                    throw ExitCode(Interruption.exitStatus(signal))
+            // SIGINT/SIGTERM stop between shards (the shard being simulated is finished first, so nothing is lost).
+            try await Interruption.cooperating {
+                for (k, i) in missing.enumerated() {
+                    if let signal = Interruption.requested {
+                        say("interrupted: \(k) of \(missing.count) shard(s) done; run the same command to continue")
+                        throw ExitCode(Interruption.exitStatus(signal))
+                    }
+                    _ = try await ChipVerification.runShard(i, folder: folder, pool: pool, opened: opened, quiet: true, log: say)
+                    let elapsed = Date().timeIntervalSince(t0)
+                    let left = elapsed / Double(k + 1) * Double(missing.count - k - 1)
+                    say(String(format: "  shard %d/%d done (%.0f s, about %.0f s left)", k + 1, missing.count, elapsed, left))
                 }
-                _ = try await ChipVerification.runShard(i, folder: folder, pool: pool, opened: opened, quiet: true, log: say)
-                let elapsed = Date().timeIntervalSince(t0)
-                let left = elapsed / Double(k + 1) * Double(missing.count - k - 1)
-                say(String(format: "  shard %d/%d done (%.0f s, about %.0f s left)", k + 1, missing.count, elapsed, left))
             }
         }
         try Shard.merge(folder.root)

@@ -57,6 +57,22 @@ public enum ChipVerification {
         /// Layers before the checked one that run as the surrogate (their spikes drive the decks as ideal sources).
         public var layersWithoutCircuit: [String]
         public var itemCount: Int { samples * columns }
+
+        public init(run: String, overrides: [String], epoch: Int, layer: Int, samples: Int, columns: Int, labels: [Int?],
+                    thresholds: [Double], readout: Readout, seed: UInt64, out: String, layersWithoutCircuit: [String]) {
+            self.run = run
+            self.overrides = overrides
+            self.epoch = epoch
+            self.layer = layer
+            self.samples = samples
+            self.columns = columns
+            self.labels = labels
+            self.thresholds = thresholds
+            self.readout = readout
+            self.seed = seed
+            self.out = out
+            self.layersWithoutCircuit = layersWithoutCircuit
+        }
     }
 
     /// One column on one sample: the surrogate's spikes and the circuit's, and (membrane readouts) both membranes.
@@ -72,6 +88,20 @@ public enum ChipVerification {
         public var failure: String?
         /// What the deck took in ngspice [s] on one core (informative: not part of what is compared).
         public var seconds: Double?
+
+        public init(synapses: Int, surrogateCount: Int, spiceCount: Int? = nil, surrogateFirstSpike: Double? = nil,
+                    spiceFirstSpike: Double? = nil, surrogateMembrane: [Double]? = nil, spiceMembrane: [Double]? = nil,
+                    failure: String? = nil, seconds: Double? = nil) {
+            self.synapses = synapses
+            self.surrogateCount = surrogateCount
+            self.spiceCount = spiceCount
+            self.surrogateFirstSpike = surrogateFirstSpike
+            self.spiceFirstSpike = spiceFirstSpike
+            self.surrogateMembrane = surrogateMembrane
+            self.spiceMembrane = spiceMembrane
+            self.failure = failure
+            self.seconds = seconds
+        }
     }
 
     public typealias Folder = ShardFolder<Plan, ColumnOutcome>

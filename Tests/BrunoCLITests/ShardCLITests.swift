@@ -56,7 +56,7 @@ final class ShardCLITests: XCTestCase {
         return p.terminationStatus == 0
     }
 
-    func requireSlurm() throws {
+    static func requireSlurm() throws {
         if Self.slurmRunning { return }
         if ProcessInfo.processInfo.environment["BRUNO_REQUIRE_SLURM"] == "1" {
             XCTFail("BRUNO_REQUIRE_SLURM=1 but no Slurm is running (bash scripts/slurm-single-node.sh start)")
@@ -77,7 +77,7 @@ final class ShardCLITests: XCTestCase {
             outs.append((name, out))
         }
         if Self.slurmRunning || ProcessInfo.processInfo.environment["BRUNO_REQUIRE_SLURM"] == "1" {
-            try requireSlurm()
+            try Self.requireSlurm()
             let out = dir.appendingPathComponent("slurm")
             let run = try calibrate(p, out: out, ["--shards", "4", "--engine", "slurm", "--wait"])
             XCTAssertEqual(run.status, 0, "slurm: \(run.stderr)\(run.stdout)")
@@ -209,7 +209,7 @@ final class ShardCLITests: XCTestCase {
 
     /// Slurm refusing a submission (an unknown partition) is reported with Slurm's own message.
     func testARejectedSbatchIsReportedWithSlurmsMessage() throws {
-        try requireSlurm()
+        try Self.requireSlurm()
         let dir = try temporaryDirectory()
         let run = try calibrate(try smallProtocol(in: dir), out: dir.appendingPathComponent("r"),
                                 ["--shards", "2", "--engine", "slurm", "--partition", "no-such-partition"])
