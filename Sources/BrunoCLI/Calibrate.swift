@@ -19,7 +19,7 @@ struct Calibrate: AsyncParsableCommand {
     @Option(help: "The protocol file (default: calibration/<device>.toml).") var `protocol`: String?
     @Option(help: "Output folder.") var out = "runs/calibration"
     @Option(help: "Parallel ngspice instances (default: one per core).") var instances: Int?
-    @OptionGroup(title: "Scale-out (rram)") var scaleOut: ScaleOutOptions
+    @OptionGroup(title: "Scale-out") var scaleOut: ScaleOutOptions
 
     /// The card's figures, printed after a run or a merge.
     static func printSummary(_ outcome: RRAMCalibrationRun.Outcome) {
@@ -32,28 +32,51 @@ struct Calibrate: AsyncParsableCommand {
                    (outcome.card.statistics["held_out_spread_error_max"] ?? .nan) * 100))
     }
 
-    /// `--shards`/`--engine`: plan into OUT/shards, run the missing shards on the engine, merge.
-    func runSharded(library: DeviceLibrary, protocolURL: URL) async throws {
-        guard device == .rram else {
-            throw CLIError("--shards/--engine shard the RRAM Monte Carlo; `bruno calibrate felif` runs its stimuli in one process (--instances)")
+    /// The fitted parameters of a FeLIF card, with their standard errors.
+    static func printFitted(_ card: DeviceCard) {
+        for param in card.parameters where param.fitted {
+            say("  \(param.name) = \(String(format: "%.5g", param.value)) \(param.unit) ± \(param.stderr.map { String(format: "%.2g", $0) } ?? "—")"
+                + (param.atBound == true ? " (at bound)" : ""))
         }
+    }
+
+    /// `--shards`/`--engine`: plan into OUT/shards-<device>, run the missing shards on the engine, merge. RRAM
+    /// items are Monte-Carlo programmings; FeLIF items are stimuli (the fit runs in the merge).
+    func runSharded(library: DeviceLibrary, protocolURL: URL) async throws {
         if scaleOut.engine == .slurm { try SlurmEngine.checkInstalled() }
         let outURL = URL(fileURLWithPath: out)
-        let p = try RRAMProtocol.load(protocolURL)
-        let folder = RRAMCalibrationJob.Folder(root: outURL.appendingPathComponent("shards"), kind: RRAMCalibrationJob.kind)
+        let netlistURL = netlist.map { URL(fileURLWithPath: $0) }
+        let root = outURL.appendingPathComponent("shards-\(device.rawValue)")
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-        let defaultShards = scaleOut.engine == .slurm ? 8 : ProcessInfo.processInfo.activeProcessorCount
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if device == .felif {
+            let p = try FeLIFProtocol.load(protocolURL)
+            let folder = FeLIFCalibrationJob.Folder(root: root, kind: FeLIFCalibrationJob.kind)
+            let manifest: ShardManifest<FeLIFCalibrationJob.Plan>
+            do {
+                let lock = try RunFolderLock(outURL)
+                defer { lock.release() }
+                manifest = try FeLIFCalibrationJob.planOrReuse(folder: folder, protocolFile: p, netlistOverride: netlistURL, out: outURL,
+                                                               shards: scaleOut.shards ?? min(p.stimuli.count, scaleOut.engine == .slurm ? 4 : cores),
+                                                               spice: { try SpiceInstance() }, log: say)
+            }
+            say("\(manifest.layout.itemCount) stimuli in \(manifest.layout.shardCount) shard(s) (\(folder.root.path))")
+            // The merge says what it wrote.
+            _ = try await scaleOut.execute(folder, manifest: manifest, jobName: "bruno-felif") { try Shard.merge(folder.root) }
+            return
+        }
+        let p = try RRAMProtocol.load(protocolURL)
+        let folder = RRAMCalibrationJob.Folder(root: root, kind: RRAMCalibrationJob.kind)
         let manifest: ShardManifest<RRAMCalibrationJob.Plan>
         do {
             let lock = try RunFolderLock(outURL)
             defer { lock.release() }
-            manifest = try RRAMCalibrationJob.planOrReuse(folder: folder, protocolFile: p, netlistOverride: netlist.map { URL(fileURLWithPath: $0) },
-                                                          library: library, out: outURL, shards: scaleOut.shards ?? defaultShards,
+            manifest = try RRAMCalibrationJob.planOrReuse(folder: folder, protocolFile: p, netlistOverride: netlistURL,
+                                                          library: library, out: outURL, shards: scaleOut.shards ?? (scaleOut.engine == .slurm ? 8 : cores),
                                                           spice: { try SpiceInstance() }, log: say)
         }
         say("\(manifest.layout.itemCount) programmings in \(manifest.layout.shardCount) shard(s) (\(folder.root.path))")
-        let merged = try await scaleOut.execute(folder, manifest: manifest, jobName: "bruno-rram") { try Shard.merge(folder.root) }
-        if merged { say("wrote \(out)/rram.card.json and \(out)/rram-report.md") }
+        _ = try await scaleOut.execute(folder, manifest: manifest, jobName: "bruno-rram") { try Shard.merge(folder.root) }
     }
 
     func run() async throws {
@@ -73,9 +96,7 @@ struct Calibrate: AsyncParsableCommand {
             let p = try FeLIFProtocol.load(protocolURL)
             let run = FeLIFCalibrationRun(protocolFile: p, netlistOverride: netlist.map { URL(fileURLWithPath: $0) })
             let card = try await run.run(pool: pool, out: URL(fileURLWithPath: out)) { print($0) }
-            for param in card.parameters where param.fitted {
-                print("  \(param.name) = \(String(format: "%.5g", param.value)) \(param.unit) ± \(param.stderr.map { String(format: "%.2g", $0) } ?? "—")\(param.atBound == true ? " (at bound)" : "")")
-            }
+            Calibrate.printFitted(card)
             print("wrote \(out)/felif.card.json and \(out)/felif-report.md")
         } catch {
             throw userFacing(error)

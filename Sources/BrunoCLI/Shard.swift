@@ -32,6 +32,12 @@ struct Shard: AsyncParsableCommand {
                     let outcome = try await RRAMCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
                     say(outcome == .alreadyFinished ? "shard \(index): already finished"
                         : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                case FeLIFCalibrationJob.kind:
+                    let pool = try SpicePool(count: max(1, instances))
+                    let t0 = Date()
+                    let outcome = try await FeLIFCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
+                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
+                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
                 case ChipVerification.kind:
                     let pool = try SpicePool(count: max(1, instances))
                     let t0 = Date()
@@ -46,7 +52,7 @@ struct Shard: AsyncParsableCommand {
                     say(outcome == .alreadyFinished ? "shard \(index): already finished"
                         : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
                 default:
-                    throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind), "
+                    throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind), \(FeLIFCalibrationJob.kind), "
                         + "\(ChipVerification.kind), \(Sweep.kind))")
                 }
             } catch { throw userFacing(error) }
@@ -81,6 +87,7 @@ struct Shard: AsyncParsableCommand {
                 let complete: Bool
                 switch kind {
                 case RRAMCalibrationJob.kind: complete = try show(RRAMCalibrationJob.Folder(root: root, kind: kind))
+                case FeLIFCalibrationJob.kind: complete = try show(FeLIFCalibrationJob.Folder(root: root, kind: kind))
                 case ChipVerification.kind: complete = try show(ChipVerification.Folder(root: root, kind: kind))
                 case Sweep.kind: complete = try show(Sweep.Folder(root: root, kind: kind))
                 default: throw CLIError("unknown job kind `\(kind)`")
@@ -100,6 +107,13 @@ struct Shard: AsyncParsableCommand {
             Calibrate.printSummary(outcome)
             let out = try folder.readManifest().plan.out
             say(String(format: "merged %d shard(s), %.0f core-seconds, %@; wrote %@/rram.card.json and %@/rram-report.md",
+                       summary.shards.count, summary.coreSeconds, summary.ngspice, out, out))
+        case FeLIFCalibrationJob.kind:
+            let folder = FeLIFCalibrationJob.Folder(root: root, kind: kind)
+            let (card, summary) = try FeLIFCalibrationJob.mergeShards(folder: folder, spice: try SpiceInstance(), log: say)
+            Calibrate.printFitted(card)
+            let out = try folder.readManifest().plan.out
+            say(String(format: "merged %d shard(s), %.0f core-seconds, %@; wrote %@/felif.card.json and %@/felif-report.md",
                        summary.shards.count, summary.coreSeconds, summary.ngspice, out, out))
         case ChipVerification.kind:
             let folder = ChipVerification.Folder(root: root, kind: kind)

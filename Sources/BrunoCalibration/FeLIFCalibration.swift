@@ -63,7 +63,7 @@ public enum FeLIFFitQuantity: String, Sendable, Codable, CaseIterable {
 }
 
 /// What SPICE did under one stimulus, on the calibration's sample grid.
-public struct FeLIFReference: Sendable, Equatable {
+public struct FeLIFReference: Sendable, Equatable, Codable {
     public var stimulus: FeLIFStimulus
     /// Membrane voltage [V] at t = k·sampleInterval.
     public var membrane: [Double]

@@ -62,12 +62,7 @@ public enum RRAMCalibrationJob {
 
         /// The input files and their SHA-256 (the netlist, what it includes, the protocol), as the manifest records them.
         public func inputs() throws -> [String: String] {
-            var inputs = [netlist: try SHA256.hex(ofFile: URL(fileURLWithPath: netlist)),
-                          protocolFile: try SHA256.hex(ofFile: URL(fileURLWithPath: protocolFile))]
-            for file in try Netlist(contentsOf: URL(fileURLWithPath: netlist)).includedFiles() {
-                inputs[file.standardizedFileURL.path] = try SHA256.hex(ofFile: file)
-            }
-            return inputs
+            try calibrationInputs(netlist: netlist, protocolFile: protocolFile)
         }
     }
 
@@ -277,13 +272,7 @@ public enum RRAMCalibrationJob {
         -> Folder.ShardRun
     {
         let manifest = try folder.readManifest()
-        for (path, sha) in manifest.inputs.sorted(by: { $0.key < $1.key }) {
-            let now = (try? SHA256.hex(ofFile: URL(fileURLWithPath: path))) ?? "missing"
-            guard now == sha else {
-                throw ShardError.mismatch("\(path) changed since the job was planned (SHA-256 \(now.prefix(12))…, planned \(sha.prefix(12))…); "
-                    + "its shards would mix two circuits. Re-plan into a new folder")
-            }
-        }
+        try manifest.verifyInputs(consequence: "its shards would mix two circuits")
         let version = (try? pool.instances[0].version()) ?? "ngspice (version unknown)"
         return try await folder.run(index, of: manifest, ngspice: version, instances: pool.count) { range in
             let step = max(1, range.count / 10)

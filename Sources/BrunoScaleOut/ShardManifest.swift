@@ -43,6 +43,18 @@ public struct ShardManifest<Plan: Codable & Sendable & Equatable>: Codable, Send
         return SHA256.hex((try? ShardJSON.encode(body)) ?? Data())
     }
 
+    /// Throws `ShardError.mismatch` naming the first input file whose content is no longer what was planned: shards
+    /// computed before and after such a change would mix two inputs (`consequence` says what that would mean).
+    public func verifyInputs(consequence: String) throws {
+        for (path, sha) in inputs.sorted(by: { $0.key < $1.key }) {
+            let now = (try? SHA256.hex(ofFile: URL(fileURLWithPath: path))) ?? "missing"
+            guard now == sha else {
+                throw ShardError.mismatch("\(path) changed since the job was planned (SHA-256 \(now.prefix(12))…, planned \(sha.prefix(12))…); "
+                    + "\(consequence). Re-plan into a new folder")
+            }
+        }
+    }
+
     /// Nil when `other` (a folder's manifest) is the same job as this one: everything but the planning date and the
     /// checksum equal; otherwise what differs, this one's value first.
     public func sameJob(as other: ShardManifest<Plan>) -> String? {

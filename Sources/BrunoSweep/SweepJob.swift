@@ -44,9 +44,7 @@ extension Sweep {
     /// Runs the slots of shard `index`, one trial after another.
     public static func runShard(_ index: Int, folder: Folder, log: @escaping @Sendable (String) -> Void) async throws -> Folder.ShardRun {
         let manifest = try folder.readManifest()
-        for (path, sha) in manifest.inputs where (try? SHA256.hex(ofFile: URL(fileURLWithPath: path))) != sha {
-            throw ShardError.mismatch("\(path) changed since the sweep was planned (SHA-256 \(sha.prefix(12))… then); re-plan into a new folder")
-        }
+        try manifest.verifyInputs(consequence: "its trials would train two experiments")
         return try await folder.run(index, of: manifest, ngspice: "not used", instances: Parallel.workers) { range in
             var out: [TrialResult] = []
             for slot in range { out.append(try await trial(slot, plan: manifest.plan, log: log)) }

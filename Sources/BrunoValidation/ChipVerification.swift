@@ -203,13 +203,7 @@ public enum ChipVerification {
                                 log: @escaping @Sendable (String) -> Void) async throws -> Folder.ShardRun
     {
         let manifest = try folder.readManifest()
-        for (path, sha) in manifest.inputs.sorted(by: { $0.key < $1.key }) {
-            let now = (try? SHA256.hex(ofFile: URL(fileURLWithPath: path))) ?? "missing"
-            guard now == sha else {
-                throw ShardError.mismatch("\(path) changed since the verification was planned (SHA-256 \(now.prefix(12))…, planned "
-                    + "\(sha.prefix(12))…); its shards would verify two chips. Re-plan into a new folder")
-            }
-        }
+        try manifest.verifyInputs(consequence: "its shards would verify two chips")
         let library = try DeviceLibrary.locate()
         let version = (try? pool.instances[0].version()) ?? "ngspice (version unknown)"
         return try await folder.run(index, of: manifest, ngspice: version, instances: pool.count) { range in

@@ -34,6 +34,48 @@ final class ShardCLITests: XCTestCase {
         return url
     }
 
+    /// A short FeLIF protocol on the shipped neuron: 4 stimuli (3 fitted, 1 held out), 2 fit starts.
+    func smallFeLIFProtocol(in dir: URL) throws -> URL {
+        let url = dir.appendingPathComponent("felif-small.toml")
+        try """
+        [simulation]
+        netlist = "\(CLITests.packageRoot.appendingPathComponent("netlists/felif_neuron.cir").path)"
+        sample_interval = 1e-4
+        step = 1e-6
+        max_step = 1e-6
+        [fit]
+        quantities = ["threshold", "deadTime", "resetPolarization"]
+        starts = 2
+        max_iterations = 30
+        seed = 1
+        [[stimulus]]
+        name = "fI-2nA"
+        kind = "constant"
+        current = 2e-9
+        duration = 0.015
+        [[stimulus]]
+        name = "fI-700pA"
+        kind = "constant"
+        current = 7e-10
+        duration = 0.02
+        [[stimulus]]
+        name = "burst"
+        kind = "burst"
+        current = 1e-9
+        on = 5e-3
+        duration = 0.015
+        [[stimulus]]
+        name = "random-held-out"
+        kind = "random"
+        max_current = 1.6e-9
+        window = 1e-3
+        duration = 0.015
+        seed = 12
+        held_out = true
+        """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
     func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-shards-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -64,6 +106,45 @@ final class ShardCLITests: XCTestCase {
         throw XCTSkip("no Slurm running here (bash scripts/slurm-single-node.sh start)")
     }
 
+    /// FeLIF stimuli sharded: the card and report fitted from 2 or 3 shards' traces (worker processes, Slurm) are the
+    /// unsharded run's, byte for byte; a merge with a missing shard names it and writes no card.
+    func testTheFeLIFCardIsByteIdenticalWhenItsStimuliAreSharded() throws {
+        let dir = try temporaryDirectory()
+        let p = try smallFeLIFProtocol(in: dir)
+        func calibrateFeLIF(_ out: URL, _ extra: [String]) throws -> CLITests.Run {
+            try CLITests.bruno(["calibrate", "felif", "--protocol", p.path, "--out", out.path] + extra, environment: Self.environment)
+        }
+        var runs: [(String, [String])] = [("unsharded", []), ("3 local", ["--shards", "3"])]
+        if Self.slurmRunning || ProcessInfo.processInfo.environment["BRUNO_REQUIRE_SLURM"] == "1" {
+            runs.append(("slurm", ["--shards", "2", "--engine", "slurm", "--wait"]))
+        }
+        var outs: [URL] = []
+        for (name, extra) in runs {
+            let out = dir.appendingPathComponent(name.replacingOccurrences(of: " ", with: "-"))
+            let r = try calibrateFeLIF(out, extra)
+            XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)\n\(r.stdout)")
+            outs.append(out)
+        }
+        for file in ["felif.card.json", "felif-report.md", "felif-fi.svg"] {
+            let reference = try Data(contentsOf: outs[0].appendingPathComponent(file))
+            for (out, (name, _)) in zip(outs, runs).dropFirst() {
+                XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent(file)), reference, "\(name): \(file) differs")
+            }
+        }
+        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: outs[1].appendingPathComponent("shards-felif/manifest.json")))
+                                     as? [String: Any])
+        XCTAssertEqual((manifest["layout"] as? [String: Any])?["itemCount"] as? Int, 4, "one item per stimulus")
+
+        // A shard lost after planning: the merge names it and leaves no card behind.
+        let out = outs[1]
+        try FileManager.default.removeItem(at: out.appendingPathComponent("felif.card.json"))
+        try FileManager.default.removeItem(at: out.appendingPathComponent("shards-felif/shard-0002.json"))
+        let merge = try CLITests.bruno(["shard", "merge", out.appendingPathComponent("shards-felif").path])
+        XCTAssertNotEqual(merge.status, 0)
+        XCTAssertTrue(merge.stderr.contains("1 of 3 shard(s) not finished: 2;"), merge.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("felif.card.json").path))
+    }
+
     /// In one process, in 3 and 4 worker processes, and as a 4-task Slurm array: the same card, report and samples,
     /// byte for byte.
     func testTheCardIsByteIdenticalForAnyShardCountAndEngine() throws {
@@ -82,7 +163,7 @@ final class ShardCLITests: XCTestCase {
             let run = try calibrate(p, out: out, ["--shards", "4", "--engine", "slurm", "--wait"])
             XCTAssertEqual(run.status, 0, "slurm: \(run.stderr)\(run.stdout)")
             XCTAssertTrue(run.stdout.contains("submitted shard array"), run.stdout)
-            let script = try String(contentsOf: out.appendingPathComponent("shards/slurm/shard.sbatch"), encoding: .utf8)
+            let script = try String(contentsOf: out.appendingPathComponent("shards-rram/slurm/shard.sbatch"), encoding: .utf8)
             XCTAssertTrue(script.contains("$SLURM_ARRAY_TASK_ID"), script)
             outs.append(("slurm", out))
         }
@@ -94,7 +175,7 @@ final class ShardCLITests: XCTestCase {
             }
         }
         // The merge records every shard's checksum and the core-seconds.
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: outs[2].1.appendingPathComponent("shards/merge.json"))) as? [String: Any]
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: outs[2].1.appendingPathComponent("shards-rram/merge.json"))) as? [String: Any]
         XCTAssertEqual((summary?["shards"] as? [Any])?.count, 4)
         XCTAssertGreaterThan(summary?["coreSeconds"] as? Double ?? 0, 0)
     }
@@ -114,7 +195,7 @@ final class ShardCLITests: XCTestCase {
     /// Starts `calibrate … --shards 2`, kills shard 1's worker with SIGKILL once it has programmed something, and
     /// returns the command's result.
     func runKillingShard1(_ p: URL, out: URL, retries: Int) throws -> CLITests.Run {
-        let folder = out.appendingPathComponent("shards")
+        let folder = out.appendingPathComponent("shards-rram")
         let killer = Thread {
             let log = folder.appendingPathComponent("logs/shard-0001.log")
             let deadline = Date().addingTimeInterval(120)
@@ -146,10 +227,10 @@ final class ShardCLITests: XCTestCase {
         XCTAssertNotEqual(killed.status, 0, killed.stdout)
         XCTAssertTrue(killed.stderr.contains("shard 1 failed: the worker was killed by signal 9"), killed.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("rram.card.json").path), "nothing merged")
-        let merge = try CLITests.bruno(["shard", "merge", out.appendingPathComponent("shards").path])
+        let merge = try CLITests.bruno(["shard", "merge", out.appendingPathComponent("shards-rram").path])
         XCTAssertNotEqual(merge.status, 0)
         XCTAssertTrue(merge.stderr.contains("1 of 2 shard(s) not finished: 1;"), merge.stderr)
-        let status = try CLITests.bruno(["shard", "status", out.appendingPathComponent("shards").path])
+        let status = try CLITests.bruno(["shard", "status", out.appendingPathComponent("shards-rram").path])
         XCTAssertEqual(status.status, 3)
         XCTAssertTrue(status.stdout.contains("missing 1"), status.stdout)
 
@@ -174,7 +255,7 @@ final class ShardCLITests: XCTestCase {
                                     environment: Self.environment.merging(["PATH": dir.path]) { $1 })
         XCTAssertNotEqual(noSlurm.status, 0)
         XCTAssertTrue(noSlurm.stderr.contains("--engine slurm needs Slurm's `sbatch` on PATH"), noSlurm.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x/shards").path), "nothing planned")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x/shards-rram").path), "nothing planned")
 
         // Level 5's compliance is negative: planning (nominal probe at level 3) passes, the shard holding level 5 fails.
         let bad = dir.appendingPathComponent("bad.cir")
@@ -193,16 +274,16 @@ final class ShardCLITests: XCTestCase {
         XCTAssertEqual(try calibrate(p, out: out, ["--shards", "2"]).status, 0)
         let otherCount = try calibrate(p, out: out, ["--shards", "3"])
         XCTAssertTrue(otherCount.stderr.contains("already holds shards of another job (--shards 3 vs 2)"), otherCount.stderr)
-        let manifest = out.appendingPathComponent("shards/manifest.json")
+        let manifest = out.appendingPathComponent("shards-rram/manifest.json")
         let text = try String(contentsOf: manifest, encoding: .utf8)
         try text.replacingOccurrences(of: "\"devices\" : 3", with: "\"devices\" : 4").write(to: manifest, atomically: true, encoding: .utf8)
-        let edited = try CLITests.bruno(["shard", "merge", out.appendingPathComponent("shards").path])
+        let edited = try CLITests.bruno(["shard", "merge", out.appendingPathComponent("shards-rram").path])
         XCTAssertNotEqual(edited.status, 0)
         XCTAssertTrue(edited.stderr.contains("manifest.json: its contents do not match its checksum"), edited.stderr)
         try text.write(to: manifest, atomically: true, encoding: .utf8)
-        try FileManager.default.removeItem(at: out.appendingPathComponent("shards/shard-0001.json"))
+        try FileManager.default.removeItem(at: out.appendingPathComponent("shards-rram/shard-0001.json"))
         try (String(contentsOf: p, encoding: .utf8) + "\n# edited\n").write(to: p, atomically: true, encoding: .utf8)
-        let changed = try CLITests.bruno(["shard", "run", out.appendingPathComponent("shards").path, "--index", "1"])
+        let changed = try CLITests.bruno(["shard", "run", out.appendingPathComponent("shards-rram").path, "--index", "1"])
         XCTAssertNotEqual(changed.status, 0)
         XCTAssertTrue(changed.stderr.contains("changed since the job was planned"), changed.stderr)
     }

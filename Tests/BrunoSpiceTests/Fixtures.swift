@@ -1,5 +1,8 @@
 import BrunoSpice
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 
 /// Small circuits with known answers, and helpers shared by the binding tests.
@@ -57,8 +60,10 @@ enum Fixtures {
         return zip(t, v).map { abs($1 - (1 - exp(-$0 / tau))) }.max() ?? .infinity
     }
 
-    /// Resident set size of this process in bytes (Linux /proc).
+    /// Resident set size of this process in bytes (Linux /proc), after returning the allocator's free memory to the system (`malloc_trim`): what earlier
+    /// tests in this process freed but glibc kept would otherwise come and go between readings (±14 MB seen).
     static func residentBytes() -> Int {
+        malloc_trim(0)
         guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = s.split(separator: " ")
         return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0

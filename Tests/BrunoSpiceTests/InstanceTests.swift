@@ -35,14 +35,24 @@ final class InstanceTests: XCTestCase {
         for _ in 0..<20 { recover() }
         _ = try spice.simulate(rc)
         let before = Fixtures.residentBytes(), generation = spice.generation
-        for _ in 0..<cycles { recover() }
+        // RSS at the start and after each half: a leak grows steadily; an allocator that extends its arenas once
+        // (seen once in CI after hundreds of earlier tests in the same process: +14 MB) does not.
+        // Every reading is taken in the same state, a working copy loaded after a good run (a copy's own resident
+        // pages are several MB, so a reading right after a failure, with no copy loaded, would be lower).
+        for _ in 0..<(cycles / 2) { recover() }
+        _ = try spice.simulate(rc)
+        let half = Fixtures.residentBytes()
+        for _ in (cycles / 2)..<cycles { recover() }
         XCTAssertLessThan(try Fixtures.rcError(try spice.simulate(rc)), 1e-4, "the instance works after the recoveries")
-        let growth = Fixtures.residentBytes() - before
+        let growth = Fixtures.residentBytes() - before, secondHalf = Fixtures.residentBytes() - half
         XCTAssertEqual(spice.generation - generation, cycles, "every failure reloaded the library")
-        // Issue #14: < 5 MB per 1000. Was 530 MB (code models never closed), then 113 MB (ngspice's heap of each
-        // dead copy); the copy's heap scope (CSpiceHeap) frees the rest on unload.
-        XCTAssertLessThan(growth, max(cycles, 200) * 5 << 10, "RSS grew by \(growth >> 10) kB over \(cycles) recoveries")
-        print("RSS growth over \(cycles) recoveries: \(growth >> 10) kB")
+        // Issue #14: < 5 kB per recovery. Was 530 kB (code models never closed), then 113 kB (ngspice's heap of each
+        // dead copy); the copy's heap scope (CSpiceHeap) frees the rest on unload. The rate is judged on the second
+        // half; the whole run must stay far below the old leaks.
+        XCTAssertLessThan(secondHalf, max(cycles / 2, 100) * 5 << 10,
+                          "RSS grew by \(secondHalf >> 10) kB over the last \(cycles - cycles / 2) recoveries")
+        XCTAssertLessThan(growth, max(cycles, 200) * 20 << 10, "RSS grew by \(growth >> 10) kB over \(cycles) recoveries")
+        print("RSS growth over \(cycles) recoveries: \(growth >> 10) kB (\(secondHalf >> 10) kB over the second half)")
     }
 
     func testTwoInstancesInParallelMatchSequentialRuns() async throws {
