@@ -63,7 +63,10 @@ enum Fixtures {
     /// Resident set size of this process in bytes (Linux /proc), after returning the allocator's free memory to the system (`malloc_trim`): what earlier
     /// tests in this process freed but glibc kept would otherwise come and go between readings (±14 MB seen).
     static func residentBytes() -> Int {
-        malloc_trim(0)
+        // glibc's malloc.h is not in Swift's Glibc module: look the function up (RTLD_DEFAULT is a null handle).
+        if let symbol = dlsym(nil, "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+        }
         guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = s.split(separator: " ")
         return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
