@@ -46,15 +46,38 @@ struct OptunaCommand: Sendable {
         try run(["create-study"] + storageArguments + ["--direction", settings.direction, "--skip-if-exists"])
     }
 
-    /// A new trial from the TPE sampler: its number and parameters (as Optuna returns them).
-    func ask(space: String, seed: UInt64) throws -> (number: Int, params: [String: Any]) {
+    /// A new trial from the TPE sampler: its number and each parameter as a `--set` value. Values are decoded by
+    /// their distribution with `JSONDecoder` (exact: Foundation's `JSONSerialization` rounds some doubles in the
+    /// last digit, and the trial would train on a value Optuna does not hold).
+    func ask(space: [String: Sweep.SearchParameter], seed: UInt64) throws -> (number: Int, values: [String: String]) {
         let out = try run(["ask"] + storageArguments + ["--sampler", "TPESampler", "--sampler-kwargs", "{\"seed\": \(seed % (1 << 31))}",
-                                                        "--search-space", space, "-f", "json"])
+                                                        "--search-space", try Sweep.optunaSpace(space), "-f", "json"])
+        struct Asked: Decodable {
+            var number: Int
+            var params: [String: Value]
+        }
+        enum Value: Decodable {
+            case number(Double), integer(Int), text(String)
+            init(from decoder: Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let s = try? c.decode(String.self) { self = .text(s) } else if let i = try? c.decode(Int.self) {
+                    self = .integer(i)
+                } else { self = .number(try c.decode(Double.self)) }
+            }
+        }
         guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let number = object["number"] as? Int, let params = object["params"] as? [String: Any]
+              let asked = try? JSONDecoder().decode(Asked.self, from: Data(line.utf8))
         else { throw SweepError.optuna(command: "optuna ask", status: 0, message: "unexpected output: \(out.suffix(200))") }
-        return (number, params)
+        var values: [String: String] = [:]
+        for (key, value) in asked.params {
+            let isInteger = space[key]?.int == true
+            switch value {
+            case .text(let s): values[key] = s
+            case .integer(let i): values[key] = isInteger || space[key]?.choices != nil ? "\(i)" : "\(Double(i))"
+            case .number(let d): values[key] = isInteger ? "\(Int(d))" : "\(d)"
+            }
+        }
+        return (asked.number, values)
     }
 
     func tell(_ number: Int, value: Double?) throws {

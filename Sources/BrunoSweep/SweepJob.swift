@@ -69,12 +69,9 @@ extension Sweep {
                 overrides = record.overrides
             } else {
                 let seed = SeededRandom(seed: plan.seed).derived(UInt64(slot) &+ 0x5_EE9).seed
-                let (n, params) = try command.ask(space: try optunaSpace(o.space), seed: seed)
+                let (n, values) = try command.ask(space: o.space, seed: seed)
                 number = n
-                overrides = params.sorted { $0.key < $1.key }.map { key, value in
-                    if let d = value as? Double { return "\(key)=\(d)" }
-                    return "\(key)=\(value)"
-                }
+                overrides = values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                 try AtomicFile.write(try JSONEncoder().encode(AskedTrial(number: n, overrides: overrides)), to: asked)
             }
         } else {

@@ -36,6 +36,13 @@ final class SweepCLITests: XCTestCase {
 
     /// The trials Optuna's storage holds: (number, state, params).
     static func optunaTrials(_ optuna: String, storage: String, study: String) throws -> [[String: Any]] {
+        let text = try optunaTrialsText(optuna, storage: storage, study: study)
+        let json = text[text.firstIndex(of: "[")!...]
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+    }
+
+    /// `optuna trials -f json` as printed (Python's shortest round-trip digits).
+    static func optunaTrialsText(_ optuna: String, storage: String, study: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: optuna)
         p.arguments = ["trials", "--storage", storage, "--study-name", study, "-f", "json"]
@@ -46,9 +53,7 @@ final class SweepCLITests: XCTestCase {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
-        let text = String(decoding: data, as: UTF8.self)
-        let json = text[text.firstIndex(of: "[")!...]
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// 3 seeds × 2 learning rates: the summary is byte-identical in one shard and in 4 worker processes, each trial is
@@ -101,6 +106,7 @@ final class SweepCLITests: XCTestCase {
                                                               "--engine", "slurm", "--shards", "2", "--wait"])
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
         let trials = try Self.optunaTrials(optuna, storage: "sqlite:///\(out.path)/study.db", study: "bruno-sweep")
+        let text = try Self.optunaTrialsText(optuna, storage: "sqlite:///\(out.path)/study.db", study: "bruno-sweep")
         XCTAssertEqual(trials.count, 4)
         XCTAssertEqual(trials.map { $0["state"] as? String }, Array(repeating: "COMPLETE", count: 4))
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("sweep.json"))) as? [String: Any])
@@ -113,6 +119,10 @@ final class SweepCLITests: XCTestCase {
             let hidden = try XCTUnwrap((told["params"] as? [String: Any])?["network.hidden"] as? String)
             let overrides = try XCTUnwrap(row["overrides"] as? [String])
             XCTAssertTrue(overrides.contains("network.hidden=\(hidden)"), "\(overrides)")
+            // The learning rate trained is Optuna's to the last digit (both print shortest round-trip digits).
+            let rate = try XCTUnwrap(overrides.first { $0.hasPrefix("optimizer.learning_rate=") }).dropFirst("optimizer.learning_rate=".count)
+            XCTAssertTrue(text.contains("\"optimizer.learning_rate\": \(rate)}") || text.contains("\"optimizer.learning_rate\": \(rate),"),
+                          "\(rate) not in \(text)")
             // The trial's run trained what Optuna asked for.
             let config = try String(contentsOf: out.appendingPathComponent(String(format: "trials/optuna-%04d/config.toml", number)),
                                     encoding: .utf8)
