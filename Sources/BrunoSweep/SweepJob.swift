@@ -17,7 +17,13 @@ extension Sweep {
             guard grid.isEmpty, seeds.count <= 1 else { throw SweepError.badRequest("--optuna-space searches by itself: drop --grid and --seeds") }
             guard let trials, trials > 0 else { throw SweepError.badRequest("an Optuna sweep needs --trials N (N ≥ 1)") }
             guard ["maximize", "minimize"].contains(direction) else { throw SweepError.badRequest("--direction must be maximize or minimize") }
-            let storageURL = storage ?? "sqlite:///\(out.standardizedFileURL.path)/study.db"
+            // A journal file given by a relative path is made absolute: shards may run in another directory.
+            let storageURL = storage.map { $0.contains("://") ? $0 : URL(fileURLWithPath: $0).standardizedFileURL.path }
+                ?? "sqlite:///\(out.standardizedFileURL.path)/study.db"
+            if let storage, !storage.contains("://"), storageClass == nil {
+                throw SweepError.badRequest("--storage \(storage): a file path is an Optuna journal: add --storage-class JournalFileBackend "
+                    + "(or give a URL: sqlite:///…, postgresql://…)")
+            }
             plan.optuna = Optuna(storage: storageURL, storageClass: storageClass, study: study ?? "bruno-sweep", direction: direction,
                                  space: try loadSpace(space), executable: try OptunaCommand.locate(optunaCommand))
             plan.slots = trials

@@ -178,6 +178,7 @@ final class SweepCLITests: XCTestCase {
             (["--optuna-space", empty.path, "--trials", "2"], "not a search space", [:]),
             (["--optuna-space", good.path, "--trials", "2"], "needs the `optuna` command", ["PATH": "/usr/bin:/bin"]),
             (["--optuna-space", good.path], "needs --trials", [:]),
+            (["--optuna-space", good.path, "--trials", "2", "--storage", "study.journal"], "add --storage-class JournalFileBackend", [:]),
             (["--optuna-space", good.path, "--trials", "2", "--seeds", "1,2"], "drop --grid and --seeds", [:]),
         ]
         for (extra, message, environment) in cases {

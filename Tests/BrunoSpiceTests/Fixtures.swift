@@ -60,6 +60,19 @@ enum Fixtures {
         return zip(t, v).map { abs($1 - (1 - exp(-$0 / tau))) }.max() ?? .infinity
     }
 
+    /// The private library and code-model copies this process has mapped (distinct files in /proc/self/maps):
+    /// a copy that `dlclose` failed to unmap stays here, whatever the allocator does with RSS.
+    static func mappedLibraryCopies() -> Int {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return -1 }
+        var files = Set<Substring>()
+        for line in maps.split(separator: "\n") {
+            guard let slash = line.firstIndex(of: "/") else { continue }
+            let path = line[slash...]
+            if path.contains("/libngspice-") || path.contains(".cm") { files.insert(path) }
+        }
+        return files.count
+    }
+
     /// Resident set size of this process in bytes (Linux /proc), after returning the allocator's free memory to the system (`malloc_trim`): what earlier
     /// tests in this process freed but glibc kept would otherwise come and go between readings (±14 MB seen).
     static func residentBytes() -> Int {
