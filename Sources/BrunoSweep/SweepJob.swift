@@ -88,6 +88,8 @@ extension Sweep {
         do {
             var trainer = try Trainer(config: try TrainingConfig.load(URL(fileURLWithPath: plan.config), overrides: plan.overrides + overrides))
             let resume = FileManager.default.fileExists(atPath: folder.appendingPathComponent("checkpoint.json").path)
+            // A trial killed before its first checkpoint left nothing to resume: start it again from scratch.
+            if !resume, FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
             log("slot \(slot)\(number.map { " (Optuna trial \($0))" } ?? ""): \(overrides.joined(separator: " "))\(resume ? " — resuming" : "")")
             try await trainer.run(out: folder, resume: resume) { _ in }
             let last = try lastMetrics(folder)

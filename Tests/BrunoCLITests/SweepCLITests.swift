@@ -92,6 +92,37 @@ final class SweepCLITests: XCTestCase {
         XCTAssertTrue(again.stdout.contains("4 of 4 shard(s) already finished; running 0"), again.stdout)
     }
 
+    /// A sweep worker killed with SIGKILL in the middle of a training is started again by the engine; its trial
+    /// resumes from its checkpoint and the summary equals the uninterrupted sweep's, byte for byte.
+    func testAKilledSweepWorkerResumesItsTrialAndTheSummaryIsUnchanged() throws {
+        let dir = try temporaryDirectory()
+        let settings = Self.small.map { $0 == "run.epochs=1" ? "run.epochs=3" : $0 } + ["--seeds", "1,2,3,4"]
+        let whole = dir.appendingPathComponent("whole")
+        let w = try CLITests.bruno(["sweep"] + settings + ["--out", whole.path, "--shards", "2"])
+        XCTAssertEqual(w.status, 0, w.stderr)
+        let out = dir.appendingPathComponent("killed"), folder = out.appendingPathComponent("shards").standardizedFileURL
+        let killed = ManagedAtomicFlag()
+        let killer = Thread {
+            // Shard 1 trains slots 2 and 3: kill it once slot 2 has checkpointed an epoch.
+            let checkpoint = out.appendingPathComponent("trials/trial-0002/checkpoint.json")
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                if FileManager.default.fileExists(atPath: checkpoint.path), let pid = ShardCLITests.workerPID(folder: folder, index: 1) {
+                    kill(pid, SIGKILL)
+                    killed.set()
+                    return
+                }
+                usleep(10_000)
+            }
+        }
+        killer.start()
+        let r = try CLITests.bruno(["sweep"] + settings + ["--out", out.path, "--shards", "2", "--retries", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(killed.isSet, "the worker was killed")
+        XCTAssertTrue(r.stdout.contains("shard 1: worker killed by signal 9; started again"), r.stdout)
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("sweep.json")), try Data(contentsOf: whole.appendingPathComponent("sweep.json")))
+    }
+
     /// A 2-worker × 2-trial Optuna TPE study on Slurm: four complete trials in Optuna's storage, each with the
     /// parameters the trial trained with and the value the summary reports.
     func testOptunaStudyOnSlurmRecordsFourCompleteTrials() throws {
@@ -193,4 +224,12 @@ final class SweepCLITests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("`optimizer.learning_rate`: low < high"), r.stderr)
     }
+}
+
+/// A flag set by one thread and read by another.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
