@@ -88,7 +88,16 @@ struct Shard: AsyncParsableCommand {
                 switch kind {
                 case RRAMCalibrationJob.kind: complete = try show(RRAMCalibrationJob.Folder(root: root, kind: kind))
                 case FeLIFCalibrationJob.kind: complete = try show(FeLIFCalibrationJob.Folder(root: root, kind: kind))
-                case ChipVerification.kind: complete = try show(ChipVerification.Folder(root: root, kind: kind))
+                case ChipVerification.kind:
+                    let folder = ChipVerification.Folder(root: root, kind: kind)
+                    complete = try show(folder)
+                    if let (r, cost) = try ChipVerification.preview(folder: folder) {
+                        print(String(format: "so far (%d of %d samples complete; a preview, not the result): circuit test accuracy %.4f, "
+                                     + "surrogate %.4f, same decision on %.1f %%; |Δ spikes| mean %.3f, within one %.1f %%; %.2f s per deck",
+                                     r.samples, try folder.readManifest().plan.samples, r.circuitAccuracy, r.surrogateAccuracy,
+                                     r.decisionAgreement * 100, r.meanAbsoluteSpikeCountError, r.fractionWithinOne * 100,
+                                     cost.meanDeckSeconds))
+                    }
                 case Sweep.kind: complete = try show(Sweep.Folder(root: root, kind: kind))
                 default: throw CLIError("unknown job kind `\(kind)`")
                 }

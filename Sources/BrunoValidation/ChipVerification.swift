@@ -239,3 +239,27 @@ public enum ChipVerification {
         return (report, cost)
     }
 }
+
+extension ChipVerification {
+    /// The figures over the samples whose every column is finished so far, for watching a long verification: it
+    /// writes nothing and is no result (the merge is, over every sample). Nil while no sample is complete.
+    public static func preview(folder: Folder) throws -> (report: ChipVerificationReport, cost: ChipVerificationCost)? {
+        let manifest = try folder.readManifest()
+        let plan = manifest.plan
+        var byItem = [ColumnOutcome?](repeating: nil, count: plan.itemCount)
+        var ngspice = ""
+        for i in 0..<manifest.layout.shardCount {
+            guard let r = try folder.finishedRecord(i, of: manifest) else { continue }
+            for (k, o) in r.results.enumerated() { byItem[r.firstItem + k] = o }
+            ngspice = r.ngspice
+        }
+        let complete = (0..<plan.samples).filter { s in (0..<plan.columns).allSatisfy { byItem[s * plan.columns + $0] != nil } }
+        guard !complete.isEmpty else { return nil }
+        var sub = plan
+        sub.samples = complete.count
+        sub.labels = complete.map { plan.labels[$0] }
+        let outcomes = complete.flatMap { s in (0..<plan.columns).map { byItem[s * plan.columns + $0]! } }
+        return (ChipVerificationReport(plan: sub, outcomes: outcomes, ngspice: ngspice),
+                ChipVerificationCost(outcomes: outcomes, shardCoreSeconds: 0, shards: 0))
+    }
+}

@@ -70,6 +70,19 @@ final class ChipVerificationCLITests: XCTestCase {
             let j = try XCTUnwrap(c["column"] as? Int)
             XCTAssertEqual(c["spiceCount"] as? Int, spice[sample * 27 + j], "sample \(sample), column \(j)")
         }
+
+        // `bruno shard status` previews a verification in progress over its complete samples: with every shard
+        // there, the merged accuracy; without shard 1 of 3 (items 36..<72, parts of samples 1 and 2), samples 0 and 3.
+        let folder = outs[1].1.appendingPathComponent("shards")
+        let full = try CLITests.bruno(["shard", "status", folder.path])
+        XCTAssertEqual(full.status, 0, full.stderr)
+        XCTAssertTrue(full.stdout.contains(String(format: "so far (4 of 4 samples complete; a preview, not the result): circuit test accuracy %.4f",
+                                                  report["circuitAccuracy"] as? Double ?? -1)), full.stdout)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("shard-0001.json"))
+        let partial = try CLITests.bruno(["shard", "status", folder.path])
+        XCTAssertEqual(partial.status, 3)
+        XCTAssertTrue(partial.stdout.contains("missing 1"), partial.stdout)
+        XCTAssertTrue(partial.stdout.contains("so far (2 of 4 samples complete"), partial.stdout)
     }
 
     /// A run folder that is not one, and shard options without --whole-chip, are refused before anything runs.
