@@ -109,7 +109,7 @@ struct Validate: AsyncParsableCommand {
                 for (k, i) in missing.enumerated() {
                     if let signal = Interruption.requested {
                         say("interrupted: \(k) of \(missing.count) shard(s) done; run the same command to continue")
-                        throw ExitCode(Interruption.exitStatus(signal))
+                        Interruption.exitNow(signal)
                     }
                     _ = try await ChipVerification.runShard(i, folder: folder, pool: pool, opened: opened, quiet: true, log: say)
                     let elapsed = Date().timeIntervalSince(t0)

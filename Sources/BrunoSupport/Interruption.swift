@@ -33,3 +33,16 @@ public enum Interruption {
         return try await body()
     }
 }
+
+extension Interruption {
+    /// Ends the process with 128 + `signal` after flushing stdout and stderr, without running exit handlers.
+    ///
+    /// Why not `exit`: a job stopped between its units (the whole-chip verification between samples) still has
+    /// ngspice instance threads and dispatch workers winding down; `exit` ran library destructors under them and
+    /// the process died with SIGSEGV (seen 2026-12-03) instead of 143. Everything the job wrote is already
+    /// complete (atomic files), so nothing is lost by skipping the handlers.
+    public static func exitNow(_ signal: Int32) -> Never {
+        fflush(nil)
+        _exit(exitStatus(signal))
+    }
+}

@@ -71,6 +71,30 @@ final class ChipVerificationCLITests: XCTestCase {
             XCTAssertEqual(c["spiceCount"] as? Int, spice[sample * 27 + j], "sample \(sample), column \(j)")
         }
 
+        // SIGTERM stops the in-process verification between samples with 143 (not a crash), keeps the finished
+        // samples, and the same command then finishes with the same findings.
+        let stopped = dir.appendingPathComponent("stopped")
+        let p = Process()
+        p.executableURL = CLITests.executable
+        p.arguments = ["validate", "--run", run.path, "--whole-chip", "--samples", "4", "--out", stopped.path]
+        p.currentDirectoryURL = CLITests.packageRoot
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        let firstShard = stopped.appendingPathComponent("shards/shard-0000.json")
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: firstShard.path), Date() < deadline { usleep(20_000) }
+        kill(p.processIdentifier, SIGTERM)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit, stderr)
+        XCTAssertEqual(p.terminationStatus, 143, stderr)
+        let resumed = try CLITests.bruno(["validate", "--run", run.path, "--whole-chip", "--samples", "4", "--out", stopped.path])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("shard(s) already finished"), resumed.stdout)
+        XCTAssertEqual(try Data(contentsOf: stopped.appendingPathComponent("chip-verification.json")), reference)
+
         // `bruno shard status` previews a verification in progress over its complete samples: with every shard
         // there, the merged accuracy; without shard 1 of 3 (items 36..<72, parts of samples 1 and 2), samples 0 and 3.
         let folder = outs[1].1.appendingPathComponent("shards")
