@@ -21,40 +21,35 @@ struct Shard: AsyncParsableCommand {
         @Option(help: "The shard's index (0-based).") var index: Int
         @Option(help: "Parallel ngspice instances.") var instances = 1
 
+        func pool() throws -> SpicePool { try SpicePool(count: max(1, instances)) }
+
         func run() async throws {
             let root = URL(fileURLWithPath: folder)
             do {
                 let kind = try shardJobKind(in: root)
+                let t0 = Date()
+                let alreadyFinished: Bool
                 switch kind {
                 case RRAMCalibrationJob.kind:
-                    let pool = try SpicePool(count: max(1, instances))
-                    let t0 = Date()
-                    let outcome = try await RRAMCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
-                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
-                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                    alreadyFinished = try await RRAMCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: try pool(),
+                                                                  log: say) == .alreadyFinished
                 case FeLIFCalibrationJob.kind:
-                    let pool = try SpicePool(count: max(1, instances))
-                    let t0 = Date()
-                    let outcome = try await FeLIFCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
-                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
-                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                    alreadyFinished = try await FeLIFCalibrationJob.runShard(index, folder: .init(root: root, kind: kind), pool: try pool(),
+                                                                  log: say) == .alreadyFinished
                 case ChipVerification.kind:
-                    let pool = try SpicePool(count: max(1, instances))
-                    let t0 = Date()
-                    let outcome = try await ChipVerification.runShard(index, folder: .init(root: root, kind: kind), pool: pool, log: say)
-                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
-                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                    alreadyFinished = try await ChipVerification.runShard(index, folder: .init(root: root, kind: kind), pool: try pool(),
+                                                                  log: say) == .alreadyFinished
                 case Sweep.kind:
                     // A sweep's worker trains: its cores go to the trainer's threads (before anything reads them).
                     setenv("BRUNO_THREADS", "\(max(1, instances))", 1)
-                    let t0 = Date()
-                    let outcome = try await Sweep.runShard(index, folder: .init(root: root, kind: kind), log: say)
-                    say(outcome == .alreadyFinished ? "shard \(index): already finished"
-                        : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
+                    alreadyFinished = try await Sweep.runShard(index, folder: .init(root: root, kind: kind),
+                                                                  log: say) == .alreadyFinished
                 default:
                     throw CLIError("\(root.path)/manifest.json: unknown job kind `\(kind)` (this bruno knows \(RRAMCalibrationJob.kind), \(FeLIFCalibrationJob.kind), "
                         + "\(ChipVerification.kind), \(Sweep.kind))")
                 }
+                say(alreadyFinished ? "shard \(index): already finished"
+                    : String(format: "shard %d: finished in %.1f s", index, Date().timeIntervalSince(t0)))
             } catch { throw userFacing(error) }
         }
     }

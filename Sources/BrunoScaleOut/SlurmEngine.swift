@@ -197,21 +197,11 @@ public struct SlurmEngine: Sendable {
         guard let url = which(command) else {
             throw SlurmError.notInstalled(command: command, path: ProcessInfo.processInfo.environment["PATH"] ?? "")
         }
-        let p = Process()
-        p.executableURL = url
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw SlurmError.rejected(command: ([command] + arguments).joined(separator: " "), status: p.terminationStatus,
-                                      message: String(decoding: e, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let r = try ExternalCommand.run(url, arguments)
+        guard r.status == 0 else {
+            throw SlurmError.rejected(command: ([command] + arguments).joined(separator: " "), status: r.status,
+                                      message: r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return String(decoding: o, as: UTF8.self)
+        return r.stdout
     }
 }

@@ -1,3 +1,4 @@
+import BrunoScaleOut
 import Foundation
 
 /// The `optuna` command line as Bruno drives it: `create-study`, `ask`, `tell` — the study lives in Optuna's storage.
@@ -23,23 +24,13 @@ struct OptunaCommand: Sendable {
 
     @discardableResult
     func run(_ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: settings.executable)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            let message = String(decoding: e, as: UTF8.self).split(separator: "\n").filter { !$0.contains("Warning") && !$0.contains("optuna_warn") }
+        let r = try ExternalCommand.run(URL(fileURLWithPath: settings.executable), arguments)
+        guard r.status == 0 else {
+            let message = r.stderr.split(separator: "\n").filter { !$0.contains("Warning") && !$0.contains("optuna_warn") }
                 .suffix(3).joined(separator: " ")
-            throw SweepError.optuna(command: "optuna " + arguments.prefix(1).joined(), status: p.terminationStatus, message: message)
+            throw SweepError.optuna(command: "optuna " + arguments.prefix(1).joined(), status: r.status, message: message)
         }
-        return String(decoding: o, as: UTF8.self)
+        return r.stdout
     }
 
     func createStudy() throws {
