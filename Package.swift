@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
         .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
         .library(name: "BrunoValidation", targets: ["BrunoValidation"]),
+        .library(name: "BrunoEnergy", targets: ["BrunoEnergy"]),
         .library(name: "BrunoExport", targets: ["BrunoExport"]),
         .library(name: "BrunoSweep", targets: ["BrunoSweep"]),
         .executable(name: "bruno", targets: ["BrunoCLI"]),
@@ -62,9 +63,13 @@ let package = Package(
         // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.
         .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData", "BrunoCalibration",
                                                         "BrunoScaleOut"]),
+        // Energy from SPICE: per spike and at rest (neuron), per read and programming (synapse), per inference of a
+        // trained run from its event counts, checked against whole-column SPICE sums.
+        .target(name: "BrunoEnergy", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
+                                                    "BrunoSupport", "BrunoSurrogates"]),
         // Export of a trained run: cards, SPICE parameter blocks, synapse table, the trained layer as a netlist;
         // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
-        .target(name: "BrunoExport", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
+        .target(name: "BrunoExport", dependencies: ["BrunoEnergy", "BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
                                                     "BrunoSupport", "BrunoSurrogates"]),
         // Sweeps: seeds and grids over any --set key, and Optuna TPE studies through the `optuna` command line.
         .target(name: "BrunoSweep", dependencies: ["BrunoTraining", "BrunoScaleOut", "BrunoSupport"]),
@@ -75,7 +80,7 @@ let package = Package(
             name: "BrunoCLI",
             dependencies: [
                 "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
-                "BrunoScaleOut", "BrunoSweep", "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BrunoEnergy", "BrunoScaleOut", "BrunoSweep", "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BrunoSpiceTests", dependencies: ["BrunoSpice", "BrunoSupport"]),
@@ -85,6 +90,8 @@ let package = Package(
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
         .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
         .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
+        .testTarget(name: "BrunoEnergyTests", dependencies: ["BrunoEnergy", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices",
+                                                         "BrunoSupport", "BrunoCalibration"]),
         .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration"]),
         .testTarget(name: "BrunoExportTests", dependencies: ["BrunoExport", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoCalibration", "BrunoSurrogates"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),

@@ -12,7 +12,7 @@ struct Bruno: AsyncParsableCommand {
             commandName: "bruno",
             abstract: "Train spiking networks against the circuits they will run on (ngspice in the loop).",
             subcommands: [PipelineCommand.self, Sim.self, Column.self, Calibrate.self, Train.self, Evaluate.self, Validate.self, SweepCommand.self,
-                          Export.self, Shard.self]
+                          Export.self, EnergyCommand.self, Shard.self]
         )
     }()
 }

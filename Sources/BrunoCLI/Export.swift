@@ -24,6 +24,7 @@ struct Export: ParsableCommand {
             say("wrote \(summary.files.count) files to \(out): \(summary.files.joined(separator: ", "))")
             say("network.cir: test sample \(summary.sample); surrogate spike counts \(summary.expectedCounts)"
                 + (summary.expectedClass.map { ", predicted class \($0)" } ?? "") + "; \(summary.synapses) synapses in synapses.csv")
+            for n in summary.notes { say("note: \(n)") }
         } catch {
             throw userFacing(error)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BrunoEnergy
 import BrunoCalibration
 import BrunoData
 import BrunoExport
@@ -131,6 +132,7 @@ func userFacing(_ error: Error) -> Error {
     case let e as SpiceError: return CLIError(e.description)
     case let e as ShardError: return CLIError(e.description)
     case let e as SlurmError: return CLIError(e.description)
+    case let e as EnergyError: return CLIError(e.description)
     default: return error
     }
 }

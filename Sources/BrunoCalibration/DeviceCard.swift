@@ -114,6 +114,24 @@ public struct DeviceCard: Codable, Sendable, Equatable {
     /// Correlation matrix of the fitted parameters, row-major in `parameters` order of the fitted ones.
     public var correlation: [Double?]?
     public var provenance: Provenance
+    /// What the device costs in energy, measured in SPICE (`bruno energy`), each figure with its conditions; nil in
+    /// cards that have not been measured (omitted from the file, so calibrated cards are unchanged).
+    public var energy: [EnergyFigure]? = nil
+
+    /// One energy figure of a device: name, value in SI units, and the conditions it was measured under.
+    public struct EnergyFigure: Codable, Sendable, Equatable {
+        public var name: String
+        public var value: Double
+        public var unit: String
+        public var conditions: String
+
+        public init(name: String, value: Double, unit: String, conditions: String) {
+            self.name = name
+            self.value = value
+            self.unit = unit
+            self.conditions = conditions
+        }
+    }
 
     public func value(_ name: String) -> Double? { parameters.first { $0.name == name }?.value }
 

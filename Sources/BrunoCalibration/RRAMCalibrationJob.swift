@@ -72,6 +72,8 @@ public enum RRAMCalibrationJob {
         public var conductance: Double
         public var pulses: Int?
         public var verified: Bool?
+        /// Energy [J] the programming drew from the bit line, verify reads included.
+        public var energy: Double?
     }
 
     public typealias Folder = ShardFolder<Plan, ItemResult>
@@ -161,7 +163,8 @@ public enum RRAMCalibrationJob {
                             let o = try await ispp.program(level: cell.level, device: cell.device, firstCycle: cell.cycle * ispp.maxPulses,
                                                            variability: plan.variability(heldOut: cell.heldOut), programmer: programmer, on: pool)
                             progress?(counter.increment(), cells.count)
-                            return (i, ItemResult(conductance: o.result.conductance, pulses: o.pulses, verified: o.verified))
+                            return (i, ItemResult(conductance: o.result.conductance, pulses: o.pulses, verified: o.verified,
+                                                        energy: o.energy))
                         } catch { throw failure(cell, error) }
                     }
                 }
@@ -186,7 +189,10 @@ public enum RRAMCalibrationJob {
             switch result {
             case .failure(let e): throw failure(cell, e)
             case .success(let r):
-                do { return ItemResult(conductance: try programmer.result(r, level: cell.level).conductance) } catch { throw failure(cell, error) }
+                do {
+                    let p = try programmer.result(r, level: cell.level)
+                    return ItemResult(conductance: p.conductance, energy: p.energy)
+                } catch { throw failure(cell, error) }
             }
         }
     }

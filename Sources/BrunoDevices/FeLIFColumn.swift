@@ -41,6 +41,9 @@ public struct FeLIFColumn: Sendable {
     public var joinsConsecutivePulses = true
     /// How each read cell is written in the deck (the same I–V either way; see `CellForm`).
     public var cellForm = CellForm.junctions
+    /// Also save what `FeLIFColumnEnergy` reads: every input line's voltage and current and the neuron's elements;
+    /// the steps are then limited to 1 µs with `FeLIFEnergyBench.energyTruncationTolerance`, which resolve the reset.
+    public var recordsEnergy = false
 
     /// A frozen-state read cell conducts I = k·sinh(V/v0) with k = i0·vi0·e^(−gap/(g0·vg0)) (`models/rram.lib`).
     public enum CellForm: Sendable, Equatable {
@@ -117,8 +120,15 @@ public struct FeLIFColumn: Sendable {
                          + "RS=0 CJO=0 TT=0 BV=1e30)")
             lines.append(".options temp=27 tnom=27")
         }
-        lines.append(".options method=gear reltol=1e-4 abstol=1e-15 chgtol=1e-16")
-        lines.append(".save v(mem) v(spk) v(xn.xfe.p) i(vsp) i(vsn)")
+        lines.append(".options method=gear reltol=1e-4 abstol=1e-15 chgtol=1e-16"
+                     + (recordsEnergy ? " trtol=\(n(FeLIFEnergyBench.energyTruncationTolerance))" : ""))
+        let maxStep = recordsEnergy ? min(self.maxStep, 1e-6) : self.maxStep
+        var saves = ["v(mem)", "v(spk)", "v(xn.xfe.p)", "i(vsp)", "i(vsn)"]
+        if recordsEnergy {
+            saves += FeLIFColumnEnergy.inputProbes(synapses: synapses.count).flatMap { ["v(\($0.plus))", $0.current] }
+            saves += FeLIFEnergyProbes.saves(FeLIFEnergyProbes.supplies() + FeLIFEnergyProbes.sinks()).filter { !saves.contains($0) }
+        }
+        lines.append(".save " + saves.joined(separator: " "))
         lines.append(".tran \(n(min(maxStep, duration / 100))) \(n(duration)) 0 \(n(maxStep)) uic")
         lines.append(".end")
         return lines.joined(separator: "\n") + "\n"

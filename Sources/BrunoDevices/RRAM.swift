@@ -88,6 +88,9 @@ public struct RRAMProgramResult: Sendable, Equatable, Codable {
     public var conductance: Double
     /// Final filament gap [nm].
     public var gap: Double
+    /// Energy [J] the bit-line source delivered over the whole run (RESET, SET and the verify read); nil when the
+    /// netlist does not save v(bl).
+    public var energy: Double? = nil
 }
 
 /// Programs a 1T1R cell to one of 8 levels with the shipped `netlists/rram_program.cir` (RESET, then SET with
@@ -130,7 +133,11 @@ public struct RRAMProgrammer: Sendable {
             throw SpiceError.invalidRequest("The programming result lacks i(vbl) or v(xr.g); was rram_program.cir changed?")
         }
         let read = -i   // the source's current flows out of its + terminal into the cell
-        return RRAMProgramResult(level: level, readCurrent: read, conductance: read / readVoltage, gap: g)
+        var r = RRAMProgramResult(level: level, readCurrent: read, conductance: read / readVoltage, gap: g)
+        if let plot = sim.plot("tran"), plot["v(bl)"] != nil {
+            r.energy = try plot.deliveredEnergy(.source("bit line", name: "vbl", plus: "bl"))
+        }
+        return r
     }
 
     public func program(level: Int, device: RRAMDeviceFactors = .nominal, cycle: RRAMCycleFactors = .nominal, on spice: SpiceInstance) throws -> RRAMProgramResult {

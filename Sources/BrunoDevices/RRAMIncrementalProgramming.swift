@@ -46,6 +46,9 @@ public struct RRAMIncrementalProgramming: Sendable, Equatable, Codable {
         public var pulses: Int
         /// The final read lies in the window (always true for level 0, the reset state, which has no window).
         public var verified: Bool
+        /// Energy [J] the bit line delivered over every pulse and verify read of this programming (nil when a run
+        /// had no v(bl)).
+        public var energy: Double? = nil
     }
 
     /// Length [s] of the next SET pulse of a cell at `conductance` below the window's lower edge `low`: half the
@@ -60,6 +63,7 @@ public struct RRAMIncrementalProgramming: Sendable, Equatable, Codable {
     public func program(level: Int, device: Int, firstCycle: Int, variability: RRAMVariability,
                         programmer: RRAMProgrammer, on pool: SpicePool) async throws -> Outcome {
         let deviceFactors = variability.device(device)
+        var energy: Double? = 0
         func pulse(_ k: Int, compliance: Double?, fromGap gap: Double?, length: Double = 0) async throws -> RRAMProgramResult {
             var p = programmer
             if let compliance { p.overrides["icomp"] = Netlist.spiceNumber(compliance) }
@@ -69,10 +73,13 @@ public struct RRAMIncrementalProgramming: Sendable, Equatable, Codable {
                 p.overrides["tset"] = Netlist.spiceNumber(length)
             }
             let deck = try p.netlist(level: level, device: deviceFactors, cycle: variability.cycle(device: device, cycle: firstCycle + k))
-            return try p.result(try await pool.simulate(deck), level: level)
+            let r = try p.result(try await pool.simulate(deck), level: level)
+            energy = energy.flatMap { e in r.energy.map { e + $0 } }
+            return r
         }
         if level == 0 {
-            return Outcome(result: try await pulse(0, compliance: nil, fromGap: nil), pulses: 1, verified: true)
+            let r = try await pulse(0, compliance: nil, fromGap: nil)
+            return Outcome(result: r, pulses: 1, verified: true, energy: energy)
         }
         let target = targets[level], low = target * (1 - tolerance), high = target * (1 + tolerance)
         var start = startFraction
@@ -97,6 +104,6 @@ public struct RRAMIncrementalProgramming: Sendable, Equatable, Codable {
             start -= 0.1   // overshoot: RESET and approach again from lower
         }
         let r = last!
-        return Outcome(result: r, pulses: pulses, verified: r.conductance >= low && r.conductance <= high)
+        return Outcome(result: r, pulses: pulses, verified: r.conductance >= low && r.conductance <= high, energy: energy)
     }
 }

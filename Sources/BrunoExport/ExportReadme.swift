@@ -2,7 +2,7 @@ import Foundation
 
 /// The README.md written next to an export.
 enum ExportReadme {
-    static func text(run: URL, epoch: Int, layer: Int, sample: Int, columns: Int, inputs: Int, synapses: Int) -> String {
+    static func text(run: URL, epoch: Int, layer: Int, sample: Int, columns: Int, inputs: Int, synapses: Int, energy: Bool = false) -> String {
         """
         # Exported from \(run.lastPathComponent) (epoch \(epoch))
 
@@ -16,6 +16,9 @@ enum ExportReadme {
         | `network.cir` | the trained FeLIF layer \(layer) (\(columns) neurons, \(inputs) active input lines) driven by test sample \(sample)'s presynaptic spikes: each input spike is a read pulse over its 1 ms step, each synapse a differential pair of frozen-state RRAM read cells at its programmed conductance. Runs as is: `ngspice -b network.cir` or `bruno sim network.cir --out out.csv`. Outputs `v(mem<j>)` [V] and `v(spk<j>)` (1 V while neuron j fires). One deck puts all neurons on one time grid: large layers take long (see Bruno's docs/export.md) |
         | `network-expected.json` | what the surrogate did on that sample: spike counts per neuron and the predicted class, to compare with the circuit |
         | `models/` | the compact models `network.cir` includes (`felif.lib`, `fecap.lib`, `rram.lib`) |
-        """ + "\n"
+        """ + "\n" + (energy ? """
+        | `energy/` | the chip's energy from SPICE (`bruno energy`): `energy.md` (per spike, per read and programming, per inference, checked against whole-column ngspice sums), `energy.json`, two plots, and the two cards with an `energy` section (each figure with its conditions) |
+
+        """ : "")
     }
 }

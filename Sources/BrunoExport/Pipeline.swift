@@ -1,5 +1,6 @@
 import BrunoCalibration
 import BrunoDevices
+import BrunoEnergy
 import BrunoSpice
 import BrunoSupport
 import BrunoTraining
@@ -7,7 +8,7 @@ import BrunoValidation
 import Foundation
 
 /// `bruno pipeline`: calibrate (reusing the committed cards while their netlists are unchanged), train with
-/// SPICE-in-the-loop checks, export, and write `report.md` with the plots.
+/// SPICE-in-the-loop checks, measure the chip's energy in SPICE, export, and write `report.md` with the plots.
 public struct Pipeline: Sendable {
     public var config: URL
     public var overrides: [String]
@@ -73,12 +74,30 @@ public struct Pipeline: Sendable {
             try await trainer.run(out: runFolder, resume: resume, afterEpoch: hook, log: log)
         }
         let trainSeconds = Date().timeIntervalSince(tTrain)
-        // 3. Export.
+        // 3. Energy from SPICE, kept while the checkpoint is the one it was measured on.
+        let energyFolder = runFolder.appendingPathComponent("energy")
+        let tEnergy = Date()
+        let energy: EnergyReport
+        if let kept = try? JSONDecoder().decode(EnergyReport.self, from: Data(contentsOf: energyFolder.appendingPathComponent("energy.json"))),
+           kept.checkpointSHA256 == (try? SHA256.hex(ofFile: runFolder.appendingPathComponent("checkpoint.json"))) {
+            log("energy: reusing \(energyFolder.path) (measured on this checkpoint)")
+            energy = kept
+        } else {
+            log("energy: neuron, synapse and per-inference energy from ngspice …")
+            var job = EnergyRun(run: runFolder, felifProtocol: library.root.appendingPathComponent("calibration/felif.toml"),
+                                rramProtocol: library.root.appendingPathComponent("calibration/rram.toml"))
+            job.programmingsPerLevel = 4
+            energy = try await job.measure(on: pool, library: library, log: log)
+            try energy.write(to: energyFolder)
+        }
+        let energySeconds = Date().timeIntervalSince(tEnergy)
+        // 4. Export.
         log("export …")
         let summary = try RunExport(run: runFolder, library: library).write(to: out.appendingPathComponent("export"))
-        // 4. Report.
-        try PipelineReport.write(out: out, config: c, history: history, notes: calibrationNotes, export: summary,
-                                 trainSeconds: trainSeconds, totalSeconds: Date().timeIntervalSince(t0), library: library)
+        // 5. Report.
+        try PipelineReport.write(out: out, config: c, history: history, notes: calibrationNotes, export: summary, energy: energy,
+                                 energyFolder: energyFolder, trainSeconds: trainSeconds, energySeconds: energySeconds,
+                                 totalSeconds: Date().timeIntervalSince(t0), library: library)
         log(String(format: "pipeline done in %.0f s: %@/report.md", Date().timeIntervalSince(t0), out.path))
     }
 }

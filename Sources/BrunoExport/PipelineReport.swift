@@ -1,5 +1,6 @@
 import BrunoCalibration
 import BrunoDevices
+import BrunoEnergy
 import BrunoSupport
 import BrunoTraining
 import Foundation
@@ -7,7 +8,8 @@ import Foundation
 /// `report.md` of a pipeline run, with its plots next to it.
 enum PipelineReport {
     static func write(out: URL, config c: TrainingConfig, history: [Trainer.EpochMetrics], notes: [String], export: RunExport.Summary,
-                      trainSeconds: Double, totalSeconds: Double, library: DeviceLibrary) throws {
+                      energy: EnergyReport, energyFolder: URL, trainSeconds: Double, energySeconds: Double, totalSeconds: Double,
+                      library: DeviceLibrary) throws {
         let fm = FileManager.default
         func copy(_ from: URL, _ name: String) -> Bool {
             guard let d = fm.contents(atPath: from.path) else { return false }
@@ -15,7 +17,7 @@ enum PipelineReport {
         }
         var md = "# Bruno pipeline report\n\n"
         md += "Config `\(c.file.path)`, seed \(c.seed), \(ISO8601DateFormatter().string(from: Date())). "
-        md += String(format: "Total %.0f s (training %.0f s).\n\n", totalSeconds, trainSeconds)
+        md += String(format: "Total %.0f s (training %.0f s, energy %.0f s).\n\n", totalSeconds, trainSeconds, energySeconds)
         md += "## Calibration\n\n" + notes.joined(separator: "\n") + "\n\n"
         if let felif = try? DeviceCard.load(c.felifCard) {
             let s = felif.statistics
@@ -65,6 +67,14 @@ enum PipelineReport {
             if let (e, _) = checks.last, copy(out.appendingPathComponent("train/validation-epoch\(e).svg"), "validation.svg") {
                 md += "![SPICE vs surrogate membrane](validation.svg)\n\n"
             }
+        }
+        md += "## Energy (ngspice)\n\n" + EnergySummary.lines(energy).map { "- \($0)" }.joined(separator: "\n") + "\n\n"
+        md += "Full tables: `train/energy/energy.md` (also in `export/energy/`).\n\n"
+        if copy(energyFolder.appendingPathComponent("energy-per-spike.svg"), "energy-per-spike.svg") {
+            md += "![FeLIF energy per spike vs input current](energy-per-spike.svg)\n\n"
+        }
+        if copy(energyFolder.appendingPathComponent("energy-comparison.svg"), "energy-comparison.svg") {
+            md += "![Energy against published figures](energy-comparison.svg)\n\n"
         }
         md += "## Trained chip\n\n"
         if let csv = try? String(contentsOf: out.appendingPathComponent("export/synapses.csv"), encoding: .utf8) {

@@ -35,6 +35,8 @@ public struct RunExport: Sendable {
         public var expectedCounts: [Int]
         public var expectedClass: Int?
         public var synapses: Int
+        /// What the export left out and why (e.g. an energy report of an earlier checkpoint).
+        public var notes: [String] = []
     }
 
     /// Checks that the run exists, that its cards are the files it trained with and that each card's netlist is
@@ -125,9 +127,34 @@ public struct RunExport: Sendable {
         if isOutput { expected["surrogate_logits"] = logits }
         if readout.readsMembrane { expected["surrogate_membrane_end_of_step_V"] = t.surrogateMembrane }
         try put("network-expected.json", try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys]))
+        let (energyFiles, notes) = try energyReport()
+        for (name, data) in energyFiles {
+            try fm.createDirectory(at: out.appendingPathComponent("energy"), withIntermediateDirectories: true)
+            try put("energy/\(name)", data)
+        }
         try put("README.md", Data(ExportReadme.text(run: run, epoch: epoch, layer: layer, sample: index, columns: t.columns,
-                                                     inputs: t.inputSpikes.filter { !$0.isEmpty }.count, synapses: count).utf8))
-        return Summary(files: files, sample: index, expectedCounts: t.counts, expectedClass: predicted, synapses: count)
+                                                     inputs: t.inputSpikes.filter { !$0.isEmpty }.count, synapses: count,
+                                                     energy: !energyFiles.isEmpty).utf8))
+        var summary = Summary(files: files, sample: index, expectedCounts: t.counts, expectedClass: predicted, synapses: count)
+        summary.notes = notes
+        return summary
+    }
+
+    /// The run's energy report (`bruno energy --run RUN` writes RUN/energy) when it was measured on the checkpoint
+    /// being exported: its figures, plots and the cards with their energy sections.
+    func energyReport() throws -> (files: [(String, Data)], notes: [String]) {
+        let folder = run.appendingPathComponent("energy"), report = folder.appendingPathComponent("energy.json")
+        guard FileManager.default.fileExists(atPath: report.path) else {
+            return ([], ["no energy report (run `bruno energy --run \(run.path)` to add one)"])
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any] ?? [:]
+        let now = try SHA256.hex(ofFile: run.appendingPathComponent("checkpoint.json"))
+        guard json["checkpointSHA256"] as? String == now else {
+            return ([], ["\(report.path) was measured on another checkpoint: left out (rerun `bruno energy --run \(run.path)`)"])
+        }
+        let names = ["energy.json", "energy.md", "energy-per-spike.svg", "energy-comparison.svg", "felif.card.json", "rram.card.json"]
+        return (try names.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+            .map { ($0, try Data(contentsOf: folder.appendingPathComponent($0))) }, [])
     }
 
     /// How network-expected.json's predicted class follows from the circuit's outputs, in words.

@@ -138,7 +138,13 @@ public struct SVGPlot: Sendable {
                     svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.4\"\(s.dashed ? " stroke-dasharray=\"5,3\"" : "") points=\"\(points.joined(separator: " "))\"/>\n"
                 }
                 let ly = y0 + 14 + Double(si) * 16
-                svg += "<line x1=\"\(left + plotW + 10)\" x2=\"\(left + plotW + 30)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5,3\"" : "")/>"
+                // The legend draws what the series draws: a marker for points, a line (dashed or not) for lines.
+                if s.markers {
+                    svg += "<circle cx=\"\(left + plotW + 20)\" cy=\"\(ly - 4)\" r=\"3\" fill=\"\(color)\"/>"
+                } else {
+                    svg += "<line x1=\"\(left + plotW + 10)\" x2=\"\(left + plotW + 30)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" "
+                        + "stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5,3\"" : "")/>"
+                }
                 svg += "<text x=\"\(left + plotW + 34)\" y=\"\(ly)\">\(SVGPlot.escape(s.label))</text>\n"
             }
         }

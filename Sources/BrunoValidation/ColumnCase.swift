@@ -165,7 +165,7 @@ public struct TrainedLayerSample: Sendable {
     }
 
     /// An input spike is a read pulse over its whole coarse step (less the edges).
-    var pulseWidth: Double { coarseStep - 2 * min(1e-6, coarseStep / 100) }
+    public var pulseWidth: Double { coarseStep - 2 * min(1e-6, coarseStep / 100) }
 }
 
 /// What the surrogate did in every column of a layer on one sample: what a class decision is computed from.
