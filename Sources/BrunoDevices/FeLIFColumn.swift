@@ -44,6 +44,8 @@ public struct FeLIFColumn: Sendable {
     /// Also save what `FeLIFColumnEnergy` reads: every input line's voltage and current and the neuron's elements;
     /// the steps are then limited to 1 µs with `FeLIFEnergyBench.energyTruncationTolerance`, which resolve the reset.
     public var recordsEnergy = false
+    /// The largest step [s] of an energy-recording deck.
+    public var energyMaxStep = 1e-6
 
     /// A frozen-state read cell conducts I = k·sinh(V/v0) with k = i0·vi0·e^(−gap/(g0·vg0)) (`models/rram.lib`).
     public enum CellForm: Sendable, Equatable {
@@ -122,7 +124,7 @@ public struct FeLIFColumn: Sendable {
         }
         lines.append(".options method=gear reltol=1e-4 abstol=1e-15 chgtol=1e-16"
                      + (recordsEnergy ? " trtol=\(n(FeLIFEnergyBench.energyTruncationTolerance))" : ""))
-        let maxStep = recordsEnergy ? min(self.maxStep, 1e-6) : self.maxStep
+        let maxStep = recordsEnergy ? min(self.maxStep, energyMaxStep) : self.maxStep
         var saves = ["v(mem)", "v(spk)", "v(xn.xfe.p)", "i(vsp)", "i(vsn)"]
         if recordsEnergy {
             saves += FeLIFColumnEnergy.inputProbes(synapses: synapses.count).flatMap { ["v(\($0.plus))", $0.current] }

@@ -219,4 +219,6 @@ public struct FeLIFColumnEnergy: Sendable, Equatable, Codable {
     }
 
     public var total: Double { reads + membraneInput + neuronSupplies }
+    /// What the neuron took [J]: its input through the gain and its own supplies.
+    public var neuron: Double { membraneInput + neuronSupplies }
 }

@@ -46,6 +46,8 @@ public struct EnergyReport: Sendable, Equatable, Codable {
     public var rramCard: String?
     /// SHA-256 of the run's checkpoint.json when measured: `bruno export` takes the report only for that checkpoint.
     public var checkpointSHA256: String?
+    /// What the reader must know before trusting the figures (e.g. a card from a circuit the benches do not run).
+    public var warnings: [String]?
 
     public init(run: String?, neuronDevice: NeuronEnergy, neuronChip: NeuronEnergy?, synapse: SynapseEnergy?, inference: InferenceEnergy?,
                 checks: [ColumnEnergyCheck]) {
@@ -79,7 +81,12 @@ public struct EnergyReport: Sendable, Equatable, Codable {
         return files.map(\.0)
     }
 
-    static func pj(_ j: Double) -> String { String(format: "%.4g pJ", j * 1e12) }
+    /// Four significant digits in fJ, pJ, nJ, µJ or mJ (whichever keeps the mantissa below 1000), for tables.
+    static func joules(_ j: Double) -> String {
+        let units: [(Double, String)] = [(1e-15, "fJ"), (1e-12, "pJ"), (1e-9, "nJ"), (1e-6, "µJ"), (1e-3, "mJ")]
+        let unit = units.last { abs(j) >= $0.0 } ?? units[0]
+        return String(format: "%.4g %@", j / unit.0, unit.1)
+    }
 
     /// One neuron's table: per current, the spikes, the dynamic energy per spike (also per µm² of FeCap), the
     /// bookkeeping's imbalance and where each spike's energy goes.
@@ -92,10 +99,10 @@ public struct EnergyReport: Sendable, Equatable, Codable {
         md += "|---|---|---|---|---|---|" + String(repeating: "---|", count: parts.count) + "\n"
         for p in n.points.sorted(by: { $0.current < $1.current }) {
             md += "| \(si(p.current, "A")) | \(p.spikes) | \(String(format: "%.1f", p.rate)) Hz | "
-                + (p.dynamicPerSpike.map { pj($0) } ?? "no spikes") + " | "
+                + (p.dynamicPerSpike.map { joules($0) } ?? "no spikes") + " | "
                 + (p.dynamicPerSpike.map { String(format: "%.3g pJ/µm²", $0 * 1e12 / (n.area * 1e12)) } ?? "–") + " | "
                 + String(format: "%.1e", p.imbalance) + " | "
-                + parts.map { label in p.partsPerSpike.map { pj($0[label]) } ?? "–" }.joined(separator: " | ") + " |\n"
+                + parts.map { label in p.partsPerSpike.map { joules($0[label]) } ?? "–" }.joined(separator: " | ") + " |\n"
         }
         if n.firing.isEmpty { md += "\nNo window made the neuron spike: there is no energy per spike, only the static power above.\n" }
         return md
@@ -106,14 +113,15 @@ public struct EnergyReport: Sendable, Equatable, Codable {
         let n = neuronDevice
         var md = "# Energy from SPICE\n\n"
         if let run { md += "Run: `\(run)`\n\n" }
+        for w in warnings ?? [] { md += "**Warning**: \(w).\n\n" }
         md += "## Neuron (FeLIF)\n\n"
         md += Self.neuronTable(n, title: "As calibrated: \(n.conditions)")
         if let f = n.firing.last?.dynamicPerSpike {
-            md += "\nAt the highest rate the neuron spends \(Self.pj(f)) per spike, \(EnergyAnchor.decade(f)); published ferroelectric neurons: "
+            md += "\nAt the highest rate the neuron spends \(Self.joules(f)) per spike, \(EnergyAnchor.decade(f)); published ferroelectric neurons: "
                 + "37 fJ (AFeFET), 1–10 pJ (FeFET), 40 pJ (Fe-SBFET), 360–420 pJ (FeFET circuits).\n"
         }
         if let c = neuronChip, c != n {
-            md += "\n" + Self.neuronTable(c, title: "As the chip runs it: \(c.conditions)")
+            md += "\n" + Self.neuronTable(c, title: c.conditions.prefix(1).uppercased() + c.conditions.dropFirst())
             md += "\nThe chip's neuron holds its reset for the coarse grid's dead time; the latch and timer (a behavioural 1 MΩ timer "
                 + "driven from 1 V) draw current for all of it, so they dominate its energy per spike.\n"
         }
@@ -125,8 +133,8 @@ public struct EnergyReport: Sendable, Equatable, Codable {
             md += "\n## Synapse (RRAM, V_read \(Self.si(synapse.readVoltage, "V")), read pulse \(Self.si(synapse.pulseWidth, "s")))\n\n"
             md += "| level | G | read (ngspice) | read (closed form) | programming mean | spread | programmings |\n|---|---|---|---|---|---|---|\n"
             for l in synapse.levels {
-                md += "| \(l.level) | \(Self.si(l.conductance, "S")) | \(Self.pj(l.readEnergy)) | \(Self.pj(l.readEnergyClosedForm)) | "
-                    + (l.programmingMean.map { Self.pj($0) } ?? "–") + " | " + (l.programmingSpread.map { Self.pj($0) } ?? "–")
+                md += "| \(l.level) | \(Self.si(l.conductance, "S")) | \(Self.joules(l.readEnergy)) | \(Self.joules(l.readEnergyClosedForm)) | "
+                    + (l.programmingMean.map { Self.joules($0) } ?? "–") + " | " + (l.programmingSpread.map { Self.joules($0) } ?? "–")
                     + " | \(l.programmings) |\n"
             }
             md += "\nA read costs \(Self.si(synapse.readEnergyPerSiemens, "J")) per siemens of cell conductance at this pulse, which "
@@ -139,25 +147,32 @@ public struct EnergyReport: Sendable, Equatable, Codable {
             md += "| RRAM reads | \(Self.si(i.reads, "J")) |\n| FeLIF spikes (dynamic) | \(Self.si(i.neuronDynamic, "J")) |\n"
             md += "| FeLIF neurons at rest (static × latency) | \(Self.si(i.neuronStatic, "J")) |\n| **total** | **\(Self.si(i.total, "J"))** |\n\n"
             md += "Synaptic operations per inference: \(String(format: "%.0f", i.synapticOperations)); "
-                + "energy per synaptic operation \(Self.pj(i.perSynapticOperation)) (reads alone \(Self.pj(i.readPerSynapticOperation))), "
+                + "energy per synaptic operation \(Self.joules(i.perSynapticOperation)) (reads alone \(Self.joules(i.readPerSynapticOperation))), "
                 + "\(EnergyAnchor.decade(i.perSynapticOperation)); chips: Tianjic 1.54 pJ, TrueNorth 2.5 pJ, Loihi 23.6 pJ, SpiNNaker 45 pJ.\n\n"
             md += "| layer | what | spikes | read events | synaptic ops | energy |\n|---|---|---|---|---|---|\n"
             for l in i.layers {
                 md += "| \(l.index) | \(l.kind) | " + [l.spikes, l.readEvents, l.synapticOperations].map { $0.map { String(format: "%.1f", $0) } ?? "–" }
                     .joined(separator: " | ") + " | " + (l.energy.map { Self.si($0, "J") } ?? "– (\(l.note ?? ""))") + " |\n"
             }
-            if !i.unpriced.isEmpty { md += "\nNot priced (no circuit model): " + i.unpriced.joined(separator: "; ") + ".\n" }
+            if !i.unpriced.isEmpty { md += "\nNot priced: " + i.unpriced.joined(separator: "; ") + ".\n" }
         }
         if !checks.isEmpty {
             md += "\n## Estimate against whole-column SPICE\n\n"
-            md += "| sample | column | synapses | spikes (surrogate / SPICE) | estimate | SPICE sum | error |\n|---|---|---|---|---|---|---|\n"
+            md += "| sample | column | synapses | spikes (surrogate / SPICE) | estimate | SPICE sum | error "
+                + "| neuron: estimate | neuron: SPICE | error |\n|---|---|---|---|---|---|---|---|---|---|\n"
             for c in checks {
                 md += "| \(c.sample) | \(c.column) | \(c.synapses) | \(c.surrogateSpikes) / \(c.spice.spikes) | \(Self.si(c.estimated, "J")) | "
-                    + "\(Self.si(c.spice.total, "J")) | \(String(format: "%+.2f %%", 100 * c.relativeError)) |\n"
+                    + "\(Self.si(c.spice.total, "J")) | \(String(format: "%+.2f %%", 100 * c.relativeError)) | "
+                    + "\(Self.si(c.estimatedNeuron, "J")) | \(Self.si(c.spice.neuron, "J")) | "
+                    + "\(String(format: "%+.1f %%", 100 * c.neuronRelativeError)) |\n"
             }
-            let worst = checks.map { abs($0.relativeError) }.max()!
-            md += "\nWorst |error| \(String(format: "%.2f %%", 100 * worst)). The SPICE sum integrates every source of the column deck: "
-                + "each input line's read pulses, the summing-line gain into the membrane and the neuron's own supplies.\n"
+            let worst = checks.map { abs($0.relativeError) }.max()!, worstNeuron = checks.map { abs($0.neuronRelativeError) }.max()!
+            md += "\nWorst |error| \(String(format: "%.2f %%", 100 * worst)) on the whole column, \(String(format: "%.1f %%", 100 * worstNeuron)) "
+                + "on the neuron alone. The SPICE sum integrates every source of the column deck: each input line's read pulses, the "
+                + "summing-line gain into the membrane and the neuron's own supplies; the neuron's share is the last two, against "
+                + "spikes × E_spike(rate) + P_static·T + the power-up charge (the deck starts at 0 V). The reads dominate the "
+                + "column's energy, so the neuron's columns are the test of the neuron's pricing; its estimate counts the "
+                + "surrogate's spikes, so a spike the circuit drops or adds moves it by one E_spike.\n"
         }
         return md
     }
@@ -227,22 +242,23 @@ public struct EnergyReport: Sendable, Equatable, Codable {
 /// The report's headline figures as a few printable lines.
 public enum EnergySummary {
     public static func lines(_ r: EnergyReport) -> [String] {
-        var out = ["neuron at rest: \(EnergyReport.si(r.neuronDevice.staticPower, "W")) "
+        var out = (r.warnings ?? []).map { "WARNING: \($0)" }
+        out += ["neuron at rest: \(EnergyReport.si(r.neuronDevice.staticPower, "W")) "
                    + "(power-up charge \(EnergyReport.si(r.neuronDevice.powerUpEnergy, "J")) once)"]
-        for p in r.neuronDevice.points {
+        for p in r.neuronDevice.points.sorted(by: { $0.current < $1.current }) {
             out.append("neuron at \(EnergyReport.si(p.current, "A")): \(p.spikes) spikes, "
-                + (p.dynamicPerSpike.map { "\(EnergyReport.pj($0)) per spike" } ?? "no spikes in the window (static power only)")
+                + (p.dynamicPerSpike.map { "\(EnergyReport.joules($0)) per spike" } ?? "no spikes in the window (static power only)")
                 + String(format: ", supplied vs absorbed %.1e", p.imbalance))
         }
         if let s = r.synapse {
-            out.append("RRAM read per event: " + s.levels.map { "L\($0.level) \(EnergyReport.pj($0.readEnergy))" }.joined(separator: ", "))
-            let prog = s.levels.compactMap { l in l.programmingMean.map { "L\(l.level) \(EnergyReport.pj($0))" } }
+            out.append("RRAM read per event: " + s.levels.map { "L\($0.level) \(EnergyReport.joules($0.readEnergy))" }.joined(separator: ", "))
+            let prog = s.levels.compactMap { l in l.programmingMean.map { "L\(l.level) \(EnergyReport.joules($0))" } }
             if !prog.isEmpty { out.append("RRAM programming: " + prog.joined(separator: ", ")) }
         }
         if let i = r.inference {
             out.append("per inference: \(EnergyReport.si(i.total, "J")) (reads \(EnergyReport.si(i.reads, "J")), spikes "
                 + "\(EnergyReport.si(i.neuronDynamic, "J")), static \(EnergyReport.si(i.neuronStatic, "J"))); "
-                + "\(EnergyReport.pj(i.perSynapticOperation)) per synaptic operation; latency \(EnergyReport.si(i.latency, "s"))")
+                + "\(EnergyReport.joules(i.perSynapticOperation)) per synaptic operation; latency \(EnergyReport.si(i.latency, "s"))")
         }
         if let worst = r.checks.map({ abs($0.relativeError) }).max() {
             out.append(String(format: "estimate vs whole-column SPICE: %d columns, worst |error| %.2f %%", r.checks.count, 100 * worst))

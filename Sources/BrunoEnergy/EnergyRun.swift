@@ -56,7 +56,13 @@ public struct EnergyRun: Sendable {
                                                  seed: InferenceEnergy.sampleSeed(o.settings.seed, sample: 0))
             opened = o
         }
-        let area = try felifCardURL.map { try DeviceCard.load($0).required("area", unit: "m^2") } ?? FeLIFParameters.reference.area
+        let felifCardLoaded = try felifCardURL.map { try DeviceCard.load($0) }
+        let area = try felifCardLoaded?.required("area", unit: "m^2") ?? FeLIFParameters.reference.area
+        var warnings: [String] = []
+        if let c = felifCardLoaded, let w = Self.neuronCircuitWarning(card: c, path: felifCardURL!.path, library: library) {
+            warnings.append(w)
+            log("WARNING: " + w)
+        }
         let range = try currents ?? FeLIFProtocol.load(felifProtocol).stimuli.filter { $0.currents.count == 1 && $0.currents[0] > 0 }
             .map { (current: $0.currents[0], duration: $0.duration) }
         log("neuron: \(range.count) f–I currents and one run at rest")
@@ -97,6 +103,21 @@ public struct EnergyRun: Sendable {
         report.felifCard = felifCardURL?.standardizedFileURL.path
         report.rramCard = synapse == nil ? nil : rramCardURL?.standardizedFileURL.path
         report.checkpointSHA256 = try run.map { try SHA256.hex(ofFile: $0.appendingPathComponent("checkpoint.json")) }
+        report.warnings = warnings
         return report
+    }
+
+    /// The neuron benches simulate the shipped `felif` subcircuit at Bruno's reference parameters — the circuit the
+    /// committed card (`calibration/felif.card.json`) was calibrated on, and the one whole-chip decks simulate. A card
+    /// calibrated on another netlist, or on a changed one, describes a circuit the benches do not run: say so.
+    static func neuronCircuitWarning(card: DeviceCard, path: String, library: DeviceLibrary) -> String? {
+        let shipped = try? DeviceCard.load(library.root.appendingPathComponent("calibration/felif.card.json"))
+        let same = card.provenance.netlistSHA256 == shipped?.provenance.netlistSHA256
+            && (card.provenance.includes ?? [:]) == (shipped?.provenance.includes ?? [:])
+        if same { return nil }
+        return "the FeLIF card \(path) was calibrated on \(card.provenance.netlist) (SHA-256 "
+            + "\(card.provenance.netlistSHA256.prefix(12))…), not on the shipped neuron netlist the committed card describes: "
+            + "the neuron figures are the shipped felif subcircuit's at Bruno's reference parameters (the circuit whole-chip "
+            + "validation simulates), not your circuit's"
     }
 }

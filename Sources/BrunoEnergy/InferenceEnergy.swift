@@ -139,6 +139,8 @@ public struct ColumnEnergyCheck: Sendable, Equatable, Codable {
 
     public var estimated: Double { estimatedReads + estimatedNeuron }
     public var relativeError: Double { (estimated - spice.total) / spice.total }
+    /// The neuron's share alone: its estimate against what the membrane input and its supplies delivered in SPICE.
+    public var neuronRelativeError: Double { (estimatedNeuron - spice.neuron) / spice.neuron }
 
     /// Simulates `columns` of each of `samples` (the most active columns first when nil) with energy probes.
     public static func run(_ opened: ChipVerification.OpenRun, samples: [Int], columns: Int, neuron: NeuronEnergy, synapse: SynapseEnergy,

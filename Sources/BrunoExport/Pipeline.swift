@@ -86,7 +86,10 @@ public struct Pipeline: Sendable {
             log("energy: neuron, synapse and per-inference energy from ngspice …")
             var job = EnergyRun(run: runFolder, felifProtocol: library.root.appendingPathComponent("calibration/felif.toml"),
                                 rramProtocol: library.root.appendingPathComponent("calibration/rram.toml"))
+            // A whole-column energy deck takes 1 µs steps over 102 ms (≈ 15–25 core-s): two columns of each of two
+            // samples keep the step near a minute; `bruno energy --run` checks 4 × 2 by default.
             job.programmingsPerLevel = 4
+            job.checkColumns = 2
             energy = try await job.measure(on: pool, library: library, log: log)
             try energy.write(to: energyFolder)
         }

@@ -23,15 +23,34 @@ public struct SVGPlot: Sendable {
         }
     }
 
+    /// How tick labels are written. SI prefixes suit quantities with a unit (20µ s, 1.5m V); a dimensionless
+    /// axis (accuracy, loss, a count) reads 0.8, not 800m.
+    public enum TickFormat: Sendable {
+        /// SI prefixes when the label names a unit in brackets (`time [ms]`), plain numbers otherwise.
+        case automatic
+        case si
+        case plain
+
+        func label(_ x: Double, axis: String) -> String {
+            switch self {
+            case .si: return SVGPlot.si(x)
+            case .plain: return SVGPlot.plain(x)
+            case .automatic: return SVGPlot.hasUnit(axis) ? SVGPlot.si(x) : SVGPlot.plain(x)
+            }
+        }
+    }
+
     public struct Panel: Sendable {
         public var yLabel: String
         public var series: [Series]
         public var logY: Bool
+        public var yFormat: TickFormat
 
-        public init(yLabel: String, series: [Series], logY: Bool = false) {
+        public init(yLabel: String, series: [Series], logY: Bool = false, yFormat: TickFormat = .automatic) {
             self.yLabel = yLabel
             self.series = series
             self.logY = logY
+            self.yFormat = yFormat
         }
     }
 
@@ -40,6 +59,7 @@ public struct SVGPlot: Sendable {
     public var panels: [Panel]
     public var width: Double = 820
     public var panelHeight: Double = 260
+    public var xFormat = TickFormat.automatic
 
     public init(title: String, xLabel: String, panels: [Panel]) {
         self.title = title
@@ -81,6 +101,47 @@ public struct SVGPlot: Sendable {
         return String(format: "%.2g", x)
     }
 
+    /// A plain decimal number (0.8, 250, 12000), scientific only far from 1 (2.5e-05).
+    public static func plain(_ x: Double) -> String {
+        let a = abs(x)
+        if x == 0 || !x.isFinite { return x == 0 ? "0" : "\(x)" }
+        if a >= 1e4 && a < 1e9 { return String(format: "%.0f", x) }
+        if a >= 1e-3 && a < 1e4 { return String(format: "%.4g", x) }
+        return String(format: "%.2g", x)
+    }
+
+    /// Whether an axis label names a unit: a bracket with something other than 1 (`rate [Hz]`, not `ratio [1]`).
+    public static func hasUnit(_ label: String) -> Bool {
+        guard let open = label.lastIndex(of: "["), let close = label[open...].firstIndex(of: "]") else { return false }
+        let unit = label[label.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
+        return !unit.isEmpty && unit != "1"
+    }
+
+    /// Marker shapes, in the order a panel's marker series take them: points of one series never hide another's
+    /// (a ring around a dot, a square behind a diamond).
+    enum Marker: CaseIterable {
+        case dot, ring, square, diamond, triangle
+
+        func svg(x: Double, y: Double, color: String, size: Double = 1) -> String {
+            let r = 2.6 * size, f = { (v: Double) in String(format: "%.2f", v) }
+            switch self {
+            case .dot: return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(r))\" fill=\"\(color)\"/>"
+            case .ring:
+                return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(r * 1.5))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.3\"/>"
+            case .square:
+                return "<rect x=\"\(f(x - r))\" y=\"\(f(y - r))\" width=\"\(f(2 * r))\" height=\"\(f(2 * r))\" fill=\"none\" "
+                    + "stroke=\"\(color)\" stroke-width=\"1.3\"/>"
+            case .diamond:
+                let d = r * 1.5
+                return "<polygon points=\"\(f(x)),\(f(y - d)) \(f(x + d)),\(f(y)) \(f(x)),\(f(y + d)) \(f(x - d)),\(f(y))\" fill=\"\(color)\"/>"
+            case .triangle:
+                let d = r * 1.6
+                return "<polygon points=\"\(f(x)),\(f(y - d)) \(f(x + d)),\(f(y + d * 0.8)) \(f(x - d)),\(f(y + d * 0.8))\" "
+                    + "fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.3\"/>"
+            }
+        }
+    }
+
     public func render() -> String {
         let left = 78.0, right = 170.0, top = 36.0, gap = 28.0, bottom = 44.0
         let plotW = width - left - right
@@ -93,7 +154,16 @@ public struct SVGPlot: Sendable {
         <rect width="100%" height="100%" fill="white"/>
         <text x="\(width / 2)" y="20" text-anchor="middle" font-size="14">\(SVGPlot.escape(title))</text>\n
         """
-        var colorIndex = 0
+        // One colour per series label across the whole figure: "test" is the same colour in every panel.
+        var colorOf: [String: String] = [:]
+        func color(_ s: Series) -> String {
+            if let c = s.color { return c }
+            if let c = colorOf[s.label] { return c }
+            let used = Set(colorOf.values)
+            let c = SVGPlot.palette.first { !used.contains($0) } ?? SVGPlot.palette[colorOf.count % SVGPlot.palette.count]
+            colorOf[s.label] = c
+            return c
+        }
         for (pi, panel) in panels.enumerated() {
             let y0 = top + Double(pi) * (panelHeight + gap)
             let transform: (Double) -> Double = panel.logY ? { $0 > 0 ? log10($0) : .nan } : { $0 }
@@ -107,7 +177,7 @@ public struct SVGPlot: Sendable {
             svg += "<rect x=\"\(left)\" y=\"\(y0)\" width=\"\(plotW)\" height=\"\(panelHeight)\" fill=\"none\" stroke=\"#444\"/>\n"
             for t in SVGPlot.ticks(ylo, yhi) {
                 let yy = y0 + panelHeight - (t - ylo) / (yhi - ylo) * panelHeight
-                let label = panel.logY ? SVGPlot.si(pow(10, t)) : SVGPlot.si(t)
+                let label = panel.yFormat.label(panel.logY ? pow(10, t) : t, axis: panel.yLabel)
                 svg += "<line x1=\"\(left)\" x2=\"\(left + plotW)\" y1=\"\(yy)\" y2=\"\(yy)\" stroke=\"#e4e4e4\"/>"
                 svg += "<text x=\"\(left - 6)\" y=\"\(yy + 4)\" text-anchor=\"end\">\(label)</text>\n"
             }
@@ -115,14 +185,16 @@ public struct SVGPlot: Sendable {
                 for t in SVGPlot.ticks(xlo, xhi, count: 8) {
                     let xx = px(t)
                     svg += "<line x1=\"\(xx)\" x2=\"\(xx)\" y1=\"\(y0 + panelHeight)\" y2=\"\(y0 + panelHeight + 5)\" stroke=\"#444\"/>"
-                    svg += "<text x=\"\(xx)\" y=\"\(y0 + panelHeight + 18)\" text-anchor=\"middle\">\(SVGPlot.si(t))</text>\n"
+                    svg += "<text x=\"\(xx)\" y=\"\(y0 + panelHeight + 18)\" text-anchor=\"middle\">\(xFormat.label(t, axis: xLabel))</text>\n"
                 }
                 svg += "<text x=\"\(left + plotW / 2)\" y=\"\(y0 + panelHeight + 36)\" text-anchor=\"middle\">\(SVGPlot.escape(xLabel))</text>\n"
             }
             svg += "<text transform=\"translate(16,\(y0 + panelHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(SVGPlot.escape(panel.yLabel))</text>\n"
+            var markerIndex = 0
             for (si, s) in panel.series.enumerated() {
-                let color = s.color ?? SVGPlot.palette[colorIndex % SVGPlot.palette.count]
-                colorIndex += 1
+                let color = color(s)
+                let marker = Marker.allCases[markerIndex % Marker.allCases.count]
+                if s.markers { markerIndex += 1 }
                 let points = SVGPlot.decimate(x: s.x, y: s.y, maxPoints: 4000)
                     .compactMap { p -> String? in
                         let X = px(p.0), Y = py(p.1)
@@ -130,8 +202,8 @@ public struct SVGPlot: Sendable {
                     }
                 if s.markers {
                     for p in points {
-                        let xy = p.split(separator: ",")
-                        svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(color)\"/>"
+                        let xy = p.split(separator: ",").compactMap { Double($0) }
+                        svg += marker.svg(x: xy[0], y: xy[1], color: color)
                     }
                     svg += "\n"
                 } else if !points.isEmpty {
@@ -140,7 +212,7 @@ public struct SVGPlot: Sendable {
                 let ly = y0 + 14 + Double(si) * 16
                 // The legend draws what the series draws: a marker for points, a line (dashed or not) for lines.
                 if s.markers {
-                    svg += "<circle cx=\"\(left + plotW + 20)\" cy=\"\(ly - 4)\" r=\"3\" fill=\"\(color)\"/>"
+                    svg += marker.svg(x: left + plotW + 20, y: ly - 4, color: color, size: 1.15)
                 } else {
                     svg += "<line x1=\"\(left + plotW + 10)\" x2=\"\(left + plotW + 30)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" "
                         + "stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5,3\"" : "")/>"

@@ -192,7 +192,7 @@ public struct SpiceValidation: Sendable {
         if report.failedDecks > 0 { report.warnings.append("\(report.failedDecks) of \(columns.count) deck(s) failed in ngspice (reported per column)") }
         report.passed = report.warnings.isEmpty
         report.seconds = Date().timeIntervalSince(t0)
-        if let plot, !traces.isEmpty { try Agreement.plot(traces.prefix(4).map { $0 }, epoch: epoch, to: plot) }
+        if let plot, !traces.isEmpty { try Agreement.plot(traces, epoch: epoch, to: plot) }
         return report
     }
 }
@@ -229,15 +229,26 @@ public enum Agreement {
         return best
     }
 
+    /// Every simulated column as a panel (small multiples past four), the membranes and both spike rasters above
+    /// them: the circuit's threshold crossings and the surrogate's spike steps (at the end of the step).
     static func plot(_ traces: [(ColumnCase, NeuronTrace)], epoch: Int, to url: URL) throws {
-        let panels = traces.map { c, trace -> SVGPlot.Panel in
+        let ordered = traces.sorted { ($0.0.sample, $0.0.column) < ($1.0.sample, $1.0.column) }
+        let panels = ordered.map { c, trace -> SVGPlot.Panel in
             let tSur = (0..<c.surrogateMembrane.count).map { Double($0 + 1) * c.coarseStep * 1e3 }
+            let all = trace.membrane + c.surrogateMembrane
+            let hi = all.max() ?? 1, span = max(hi - (all.min() ?? 0), 0.5)
+            let spice = trace.spikeTimes
             return SVGPlot.Panel(yLabel: "sample \(c.sample), neuron \(c.column) [V]", series: [
                 .init(label: "ngspice", x: trace.time.map { $0 * 1e3 }, y: trace.membrane),
-                .init(label: "surrogate", x: tSur, y: c.surrogateMembrane, dashed: true, markers: true),
+                .init(label: "surrogate", x: tSur, y: c.surrogateMembrane, markers: true),
+                .init(label: "ngspice spikes", x: spice.map { $0 * 1e3 }, y: spice.map { _ in hi + 0.12 * span }, markers: true),
+                .init(label: "surrogate spikes", x: c.surrogateSpikes.map { Double($0 + 1) * c.coarseStep * 1e3 },
+                      y: c.surrogateSpikes.map { _ in hi + 0.24 * span }, markers: true),
             ])
         }
-        try AtomicFile.write(SVGPlot(title: "SPICE vs surrogate membrane, epoch \(epoch)", xLabel: "time [ms]", panels: panels).render(), to: url)
+        var figure = SVGPlot(title: "SPICE vs surrogate membrane, epoch \(epoch)", xLabel: "time [ms]", panels: panels)
+        if panels.count > 4 { figure.panelHeight = 150 }
+        try AtomicFile.write(figure.render(), to: url)
     }
 }
 

@@ -96,6 +96,21 @@ final class EnergyCLITests: XCTestCase {
         XCTAssertTrue(q.stdout.contains("neuron at rest:"), q.stdout)
         let md = try String(contentsOf: quiet.appendingPathComponent("energy.md"), encoding: .utf8)
         XCTAssertTrue(md.contains("No window made the neuron spike"), md)
+        // A card calibrated on another netlist: the benches do not run that circuit, and the report says so.
+        var card = try json(CLITests.packageRoot.appendingPathComponent("calibration/felif.card.json"))
+        var provenance = try XCTUnwrap(card["provenance"] as? [String: Any])
+        provenance["netlist"] = "my_neuron.cir"
+        provenance["netlistSHA256"] = String(repeating: "ab", count: 32)
+        card["provenance"] = provenance
+        let foreign = dir.appendingPathComponent("foreign.card.json")
+        try JSONSerialization.data(withJSONObject: card, options: [.prettyPrinted, .sortedKeys]).write(to: foreign)
+        let f = try CLITests.bruno(["energy", "--felif-card", foreign.path, "--current", "1e-9", "--duration", "0.02", "--programmings", "0",
+                                    "--out", dir.appendingPathComponent("foreign").path])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertTrue(f.stdout.contains("WARNING: the FeLIF card") && f.stdout.contains("my_neuron.cir"), f.stdout)
+        let foreignMD = try String(contentsOf: dir.appendingPathComponent("foreign/energy.md"), encoding: .utf8)
+        XCTAssertTrue(foreignMD.contains("**Warning**") && foreignMD.contains("not your circuit's"), foreignMD)
+        XCTAssertFalse(md.contains("**Warning**"), "the shipped card is the circuit the benches run")
         // Unusable options are refused before anything runs.
         let bad = try CLITests.bruno(["energy", "--current=-1e-9", "--out", quiet.path])
         XCTAssertNotEqual(bad.status, 0)

@@ -54,6 +54,45 @@ final class SupportTests: XCTestCase {
         }
     }
 
+    /// Issue 17's plot rules: plain numbers on dimensionless axes (0.8, not 800m), SI where the label names a unit;
+    /// one colour per series label in every panel; marker series in one panel drawn with different shapes, and the
+    /// legend drawing each series' own mark.
+    func testTickFormatsColoursAndMarkersFollowWhatIsDrawn() throws {
+        XCTAssertEqual(SVGPlot.plain(0.8), "0.8")
+        XCTAssertEqual(SVGPlot.plain(250), "250")
+        XCTAssertEqual(SVGPlot.plain(12_000), "12000")
+        XCTAssertEqual(SVGPlot.plain(0), "0")
+        XCTAssertTrue(SVGPlot.hasUnit("time [ms]"))
+        XCTAssertFalse(SVGPlot.hasUnit("accuracy"))
+        XCTAssertFalse(SVGPlot.hasUnit("ratio [1]"))
+        let x = [1.0, 2, 3, 4, 5]
+        let svg = SVGPlot(title: "t", xLabel: "epoch", panels: [
+            .init(yLabel: "loss", series: [.init(label: "train", x: x, y: [3, 2, 1, 0.5, 0.2], markers: true),
+                                           .init(label: "test", x: x, y: [3.1, 2.2, 1.1, 0.6, 0.3], markers: true)]),
+            .init(yLabel: "accuracy", series: [.init(label: "test", x: x, y: [0.2, 0.4, 0.6, 0.8, 0.9], markers: true),
+                                               .init(label: "train", x: x, y: [0.3, 0.5, 0.7, 0.85, 0.95], markers: true)]),
+            .init(yLabel: "current [A]", series: [.init(label: "I", x: x, y: [1e-9, 2e-9, 3e-9, 4e-9, 5e-9])]),
+        ]).render()
+        XCTAssertTrue(XMLParser(data: Data(svg.utf8)).parse())
+        XCTAssertTrue(svg.contains(">0.8</text>"), "accuracy ticks are plain numbers")
+        XCTAssertFalse(svg.contains(">800m</text>"))
+        XCTAssertTrue(svg.contains(">2n</text>") || svg.contains(">2.5n</text>") || svg.contains(">3n</text>"), "a unit keeps SI prefixes")
+        // Legend entries: the colour of "train" is the same in both panels, whichever order the panel lists it in.
+        func legendColor(_ label: String, occurrence: Int) throws -> String {
+            let lines = svg.split(separator: "\n").filter { $0.hasSuffix(">\(label)</text>") }
+            let line = String(lines[occurrence])
+            let fill = try XCTUnwrap(line.range(of: #"(fill|stroke)="(#[0-9a-f]{6})""#, options: .regularExpression))
+            return String(line[fill].suffix(8).dropLast())
+        }
+        XCTAssertEqual(try legendColor("train", occurrence: 0), try legendColor("train", occurrence: 1))
+        XCTAssertEqual(try legendColor("test", occurrence: 0), try legendColor("test", occurrence: 1))
+        XCTAssertNotEqual(try legendColor("train", occurrence: 0), try legendColor("test", occurrence: 0))
+        // Two marker series in a panel: dots and rings, in the plot and in the legend; the line series: a line.
+        XCTAssertGreaterThanOrEqual(svg.components(separatedBy: "fill=\"none\" stroke=").count - 1, 10, "rings for the second series")
+        let iLegend = try XCTUnwrap(svg.split(separator: "\n").first { $0.hasSuffix(">I</text>") })
+        XCTAssertTrue(iLegend.hasPrefix("<line"), "a line series has a line in its legend")
+    }
+
     func testSIFormatting() {
         XCTAssertEqual(SVGPlot.si(1.5e-3), "1.5m")
         XCTAssertEqual(SVGPlot.si(2e-11), "20p")
