@@ -47,6 +47,19 @@ public struct FeLIFColumn: Sendable {
     /// The largest step [s] of an energy-recording deck.
     public var energyMaxStep = 1e-6
 
+    /// The membrane's input current per coarse step [A] (`steps` steps of `coarseStep`, each input spike a read
+    /// pulse over its step): gain · V_read · Σ (G⁺ − G⁻) over the inputs that spike in it.
+    public func stepCurrents(coarseStep: Double, steps: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: steps)
+        for (syn, spikes) in zip(synapses, inputSpikes) {
+            for t in spikes {
+                let k = Int((t / coarseStep).rounded())
+                if out.indices.contains(k) { out[k] += currentGain * readVoltage * (syn.plus - syn.minus) }
+            }
+        }
+        return out
+    }
+
     /// A frozen-state read cell conducts I = k·sinh(V/v0) with k = i0·vi0·e^(−gap/(g0·vg0)) (`models/rram.lib`).
     public enum CellForm: Sendable, Equatable {
         /// The `rram_read` subcircuit: one behavioural current source per cell.

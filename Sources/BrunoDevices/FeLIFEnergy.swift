@@ -12,6 +12,9 @@ public enum FeLIFEnergyProbes {
     /// What supplies energy: the input into the membrane, the reset target source and the logic's 1 V supply and
     /// buffer. `input` is the probe of the source feeding the membrane (nil inside a column, whose synapses are
     /// probed separately).
+    /// The label of the input's probe in the bench.
+    public static let inputLabel = "input"
+
     public static func supplies(instance x: String = "xn", input: EnergyProbe? = nil) -> [EnergyProbe] {
         (input.map { [$0] } ?? []) + [
             EnergyProbe(label: "reset supply", plus: "\(x).rtgt", current: "@b.\(x).brt[i]"),
@@ -106,7 +109,7 @@ public struct FeLIFEnergyBench: Sendable {
 
     /// The input flows through a 0 V ammeter (`Vam`) into the membrane: ngspice keeps no current vector of a
     /// top-level current source, but every voltage source has its branch current.
-    static let inputProbe = EnergyProbe(label: "input", plus: "0", minus: "mem", current: "vam#branch")
+    static let inputProbe = EnergyProbe(label: FeLIFEnergyProbes.inputLabel, plus: "0", minus: "mem", current: "vam#branch")
 
     public func netlist(library: DeviceLibrary) throws -> Netlist {
         guard duration > 0, duration.isFinite else {

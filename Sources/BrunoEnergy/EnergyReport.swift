@@ -144,7 +144,7 @@ public struct EnergyReport: Sendable, Equatable, Codable {
         if let i = inference {
             md += "\n## Per inference (\(i.samples) test samples, latency \(Self.si(i.latency, "s")))\n\n"
             md += "| part | per inference |\n|---|---|\n"
-            md += "| RRAM reads | \(Self.si(i.reads, "J")) |\n| FeLIF spikes (dynamic) | \(Self.si(i.neuronDynamic, "J")) |\n"
+            md += "| RRAM reads | \(Self.si(i.reads, "J")) |\n| FeLIF input and spikes (dynamic) | \(Self.si(i.neuronDynamic, "J")) |\n"
             md += "| FeLIF neurons at rest (static × latency) | \(Self.si(i.neuronStatic, "J")) |\n| **total** | **\(Self.si(i.total, "J"))** |\n\n"
             md += "Synaptic operations per inference: \(String(format: "%.0f", i.synapticOperations)); "
                 + "energy per synaptic operation \(Self.joules(i.perSynapticOperation)) (reads alone \(Self.joules(i.readPerSynapticOperation))), "
@@ -170,7 +170,8 @@ public struct EnergyReport: Sendable, Equatable, Codable {
             md += "\nWorst |error| \(String(format: "%.2f %%", 100 * worst)) on the whole column, \(String(format: "%.1f %%", 100 * worstNeuron)) "
                 + "on the neuron alone. The SPICE sum integrates every source of the column deck: each input line's read pulses, the "
                 + "summing-line gain into the membrane and the neuron's own supplies; the neuron's share is the last two, against "
-                + "spikes × E_spike(rate) + P_static·T + the power-up charge (the deck starts at 0 V). The reads dominate the "
+                + "the input's ∫I·V dt from the surrogate's currents and membrane + spikes × the supplies' E_spike(rate) "
+                + "+ P_static·T + the power-up charge (the deck starts at 0 V). The reads dominate the "
                 + "column's energy, so the neuron's columns are the test of the neuron's pricing; its estimate counts the "
                 + "surrogate's spikes, so a spike the circuit drops or adds moves it by one E_spike.\n"
         }

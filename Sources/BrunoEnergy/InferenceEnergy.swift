@@ -7,7 +7,9 @@ import Foundation
 
 /// What one inference of a trained chip costs, from the trained model's event counts on the test set.
 ///
-/// E = Σ read events × E_read(cell) + Σ FeLIF spikes × E_spike(rate) + P_static · T per FeLIF neuron. A read event
+/// E = Σ read events × E_read(cell) + Σ FeLIF input energy + Σ FeLIF spikes × E_supplies(rate) + P_static · T per
+/// FeLIF neuron. The input energy ∫ I·V dt is taken from the surrogate's own currents and membrane
+/// (`inputEnergy`): it flows whether or not the neuron fires. A read event
 /// is one input spike on a row of an RRAM crossbar: it pulses every cell pair of the row, and a cell's read energy
 /// is proportional to its programmed conductance (`SynapseEnergy.readEnergyPerSiemens`), so the chip's own
 /// programmed conductances — variability included — price it. Layers without a circuit model (LIF encoders and
@@ -41,6 +43,36 @@ public struct InferenceEnergy: Sendable, Equatable, Codable {
     /// compared), and the reads alone.
     public var perSynapticOperation: Double { total / max(synapticOperations, 1) }
     public var readPerSynapticOperation: Double { reads / max(synapticOperations, 1) }
+
+    /// The level the circuit holds the membrane at during its reset (the `felif` subcircuit's polarizing
+    /// voltage, the same in the chip's neuron as in the calibrated one).
+    public static let holdVoltage = FeLIFParameters.reference.polarizingVoltage
+
+    /// ∫ I·V dt [J] of one neuron's input over a sample, from its coarse-step currents [A] and end-of-step membrane
+    /// [V] (the surrogate's; the membrane starts at 0 V). Within a quiet step V is the mean of the step's ends; in a
+    /// step whose end crossed `threshold` the circuit reaches the threshold about halfway and is then held at
+    /// `holdVoltage`, as it is for the whole of the next step (the surrogate's hold step); after it, the
+    /// membrane starts from the surrogate's reset value.
+    public static func inputEnergy(currents: [Double], membrane: [Double], threshold: Double, dt: Double,
+                                   holdVoltage: Double = holdVoltage) -> Double {
+        var e = 0.0, start = 0.0, previousSpiked = false
+        for t in 0..<min(currents.count, membrane.count) {
+            let end = membrane[t]
+            let mean: Double
+            if previousSpiked {
+                mean = holdVoltage
+                previousSpiked = false
+            } else if end >= threshold {
+                mean = 0.5 * (0.5 * (start + threshold)) + 0.5 * holdVoltage
+                previousSpiked = true
+            } else {
+                mean = 0.5 * (start + end)
+            }
+            e += currents[t] * mean * dt
+            start = end
+        }
+        return e
+    }
 
     /// The per-sample seed of the evaluation pass, as whole-chip verification draws it (read noise).
     static func sampleSeed(_ seed: UInt64, sample: Int) -> UInt64 { SeededRandom(seed: seed).derived(UInt64(sample)).seed }
@@ -92,9 +124,12 @@ public struct InferenceEnergy: Sendable, Equatable, Codable {
                     let n = f.neurons, duration = Double(t.steps) * dt
                     var e = 0.0, spikes = 0.0
                     for j in 0..<n {
+                        e += Self.inputEnergy(currents: (0..<t.steps).map { t.currents[$0 * n + j] },
+                                              membrane: (0..<t.steps).map { t.v[($0 + 1) * n + j] },
+                                              threshold: f.devices[j].threshold, dt: dt)
                         let c = (0..<t.steps).reduce(0) { $0 + (t.spikes[$1 * n + j] > 0 ? 1 : 0) }
                         guard c > 0 else { continue }
-                        guard let perSpike = neuron.dynamicEnergy(atRate: Double(c) / duration) else { missingRates = true; continue }
+                        guard let perSpike = neuron.supplyEnergy(atRate: Double(c) / duration) else { missingRates = true; continue }
                         e += Double(c) * perSpike
                         spikes += Double(c)
                     }
@@ -155,15 +190,18 @@ public struct ColumnEnergyCheck: Sendable, Equatable, Codable {
             let t = try TrainedLayerSample(network: network, layer: l, chip: chip, x: x.values, steps: x.steps,
                                            seed: InferenceEnergy.sampleSeed(opened.settings.seed, sample: s))
             let order = (0..<t.columns).sorted { (t.counts[$0], -$0) > (t.counts[$1], -$1) }
+            guard case .felif(let felif, _) = network.layers[l] else { continue }
             for j in order.prefix(columns).sorted() {
                 var c = t.column(j)
                 c.recordsEnergy = true
                 var reads = 0.0
                 for (syn, spikes) in zip(c.synapses, c.inputSpikes) { reads += Double(spikes.count) * (syn.plus + syn.minus) * eS }
                 let duration = Double(t.steps) * t.coarseStep, n = t.counts[j]
-                let perSpike = n > 0 ? neuron.dynamicEnergy(atRate: Double(n) / duration) ?? 0 : 0
+                let perSpike = n > 0 ? neuron.supplyEnergy(atRate: Double(n) / duration) ?? 0 : 0
+                let input = InferenceEnergy.inputEnergy(currents: c.stepCurrents(coarseStep: t.coarseStep, steps: t.steps), membrane: t.surrogateMembrane[j],
+                                                        threshold: felif.devices[j].threshold, dt: t.coarseStep)
                 // The column's deck starts from 0 V like the neuron bench: its supplies charge the neuron once.
-                cases.append((s, j, reads, Double(n) * perSpike + neuron.staticPower * duration + neuron.powerUpEnergy, n, c))
+                cases.append((s, j, reads, input + Double(n) * perSpike + neuron.staticPower * duration + neuron.powerUpEnergy, n, c))
             }
         }
         guard !cases.isEmpty else { throw EnergyError("no test sample to check the energy estimate on") }

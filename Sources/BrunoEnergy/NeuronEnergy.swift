@@ -45,14 +45,23 @@ public struct NeuronEnergy: Sendable, Equatable, Codable {
     public var firing: [Point] { points.filter { $0.dynamicPerSpike != nil }.sorted { $0.rate < $1.rate } }
 
     /// Dynamic energy per spike [J] at `rate` [Hz], linear between the measured rates and held at the ends.
-    public func dynamicEnergy(atRate rate: Double) -> Double? {
+    public func dynamicEnergy(atRate rate: Double) -> Double? { interpolate(atRate: rate) { $0.dynamicPerSpike! } }
+
+    /// What the neuron's own supplies (reset, logic) add per spike [J] at `rate`: the dynamic energy less what the
+    /// bench's input delivered into the membrane. An inference prices its input energy from its own currents and
+    /// membrane instead (`InferenceEnergy.inputEnergy`), since a column's input is not the bench's constant current.
+    public func supplyEnergy(atRate rate: Double) -> Double? {
+        interpolate(atRate: rate) { $0.dynamicPerSpike! - ($0.suppliesPerSpike?[FeLIFEnergyProbes.inputLabel] ?? 0) }
+    }
+
+    func interpolate(atRate rate: Double, _ value: (Point) -> Double) -> Double? {
         let f = firing
         guard let first = f.first, let last = f.last else { return nil }
-        if rate <= first.rate { return first.dynamicPerSpike }
-        if rate >= last.rate { return last.dynamicPerSpike }
+        if rate <= first.rate { return value(first) }
+        if rate >= last.rate { return value(last) }
         let k = f.firstIndex { $0.rate >= rate }!
         let a = f[k - 1], b = f[k], w = (rate - a.rate) / (b.rate - a.rate)
-        return a.dynamicPerSpike! + w * (b.dynamicPerSpike! - a.dynamicPerSpike!)
+        return value(a) + w * (value(b) - value(a))
     }
 
     /// Measures `parameters` at each constant current (with its window) and at rest.

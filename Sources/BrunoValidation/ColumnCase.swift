@@ -26,16 +26,7 @@ public struct ColumnCase: Sendable {
     public var synapsesInDeck: Int
 
     /// The deck's synaptic current per coarse step [A]: gain · V_read · Σ (G⁺ − G⁻) over the inputs that spike.
-    public var stepCurrents: [Double] {
-        var out = [Double](repeating: 0, count: surrogateMembrane.count)
-        for (syn, spikes) in zip(circuit.synapses, circuit.inputSpikes) {
-            for t in spikes {
-                let k = Int((t / coarseStep).rounded())
-                if out.indices.contains(k) { out[k] += circuit.currentGain * circuit.readVoltage * (syn.plus - syn.minus) }
-            }
-        }
-        return out
-    }
+    public var stepCurrents: [Double] { circuit.stepCurrents(coarseStep: coarseStep, steps: surrogateMembrane.count) }
 }
 
 /// Why a validation cannot be set up.

@@ -42,6 +42,23 @@ final class EnergyMeasurementTests: XCTestCase {
                        "power-up \(e.powerUpEnergy) J, static \(e.staticPower) W")
     }
 
+    /// The input's ∫I·V dt from coarse steps: exact for a linear ramp (trapezoid), the hold after a crossing at the
+    /// polarizing level, a negative contribution there (the input source absorbs energy at −3 V).
+    func testInputEnergyFromCoarseStepsMatchesClosedForms() {
+        let dt = 1e-3, i = 2e-9
+        // V rises 0.1 V per step for 10 steps: ∫ I·V dt = I·dt·Σ (v_{t-1}+v_t)/2 = I·dt·0.1·Σ(t − ½) = I·dt·5.
+        let ramp = (1...10).map { 0.1 * Double($0) }
+        XCTAssertEqual(InferenceEnergy.inputEnergy(currents: Array(repeating: i, count: 10), membrane: ramp, threshold: 2.5, dt: dt),
+                       i * dt * 5, accuracy: 1e-12 * i * dt)
+        // Step 0 crosses 2.5 V (from 0 V, ending at 2.6 V); step 1 is held at −3 V; step 2 starts at the reset value
+        // −1.5 V and ends at −1.0 V.
+        let e = InferenceEnergy.inputEnergy(currents: [i, i, i], membrane: [2.6, -1.5, -1.0], threshold: 2.5, dt: dt, holdVoltage: -3)
+        let expected = i * dt * ((0.5 * 0.5 * (0 + 2.5) + 0.5 * -3) + -3 + 0.5 * (-1.5 + -1.0))
+        XCTAssertEqual(e, expected, accuracy: 1e-12 * i * dt)
+        XCTAssertLessThan(e, 0)
+        XCTAssertEqual(InferenceEnergy.inputEnergy(currents: [0, 0], membrane: [1, 2], threshold: 2.5, dt: dt), 0)
+    }
+
     /// A read pulse on a cell: ngspice's source integral against the closed form at every level (within 0.5 %).
     func testReadEnergyMatchesClosedFormAtEveryLevel() async throws {
         let pool = try SpicePool(count: 1)
