@@ -31,6 +31,21 @@ public struct EnergyAnchor: Sendable, Equatable, Codable {
     }
 }
 
+/// Whether a run's energy report (RUN/energy/energy.json) belongs to the run's checkpoint as it is now: `bruno
+/// export` carries it and `bruno pipeline` reuses it only then.
+public enum EnergyReportStanding: Equatable, Sendable {
+    case missing, otherCheckpoint, current
+
+    public init(run: URL) throws {
+        let report = run.appendingPathComponent("energy/energy.json")
+        guard FileManager.default.fileExists(atPath: report.path) else { self = .missing; return }
+        struct Measured: Decodable { var checkpointSHA256: String? }
+        let measured = try JSONDecoder().decode(Measured.self, from: Data(contentsOf: report))
+        let now = try SHA256.hex(ofFile: run.appendingPathComponent("checkpoint.json"))
+        self = measured.checkpointSHA256 == now ? .current : .otherCheckpoint
+    }
+}
+
 /// Everything `bruno energy` measured, as written to `energy.json`.
 public struct EnergyReport: Sendable, Equatable, Codable {
     public var run: String?

@@ -78,8 +78,8 @@ public struct Pipeline: Sendable {
         let energyFolder = runFolder.appendingPathComponent("energy")
         let tEnergy = Date()
         let energy: EnergyReport
-        if let kept = try? JSONDecoder().decode(EnergyReport.self, from: Data(contentsOf: energyFolder.appendingPathComponent("energy.json"))),
-           kept.checkpointSHA256 == (try? SHA256.hex(ofFile: runFolder.appendingPathComponent("checkpoint.json"))) {
+        if (try? EnergyReportStanding(run: runFolder)) == .current,
+           let kept = try? JSONDecoder().decode(EnergyReport.self, from: Data(contentsOf: energyFolder.appendingPathComponent("energy.json"))) {
             log("energy: reusing \(energyFolder.path) (measured on this checkpoint)")
             energy = kept
         } else {

@@ -1,5 +1,6 @@
 import BrunoCalibration
 import BrunoDevices
+import BrunoEnergy
 import BrunoSpice
 import BrunoSupport
 import BrunoTraining
@@ -128,10 +129,8 @@ public struct RunExport: Sendable {
         if readout.readsMembrane { expected["surrogate_membrane_end_of_step_V"] = t.surrogateMembrane }
         try put("network-expected.json", try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys]))
         let (energyFiles, notes) = try energyReport()
-        for (name, data) in energyFiles {
-            try fm.createDirectory(at: out.appendingPathComponent("energy"), withIntermediateDirectories: true)
-            try put("energy/\(name)", data)
-        }
+        if !energyFiles.isEmpty { try fm.createDirectory(at: out.appendingPathComponent("energy"), withIntermediateDirectories: true) }
+        for (name, data) in energyFiles { try put("energy/\(name)", data) }
         try put("README.md", Data(ExportReadme.text(run: run, epoch: epoch, layer: layer, sample: index, columns: t.columns,
                                                      inputs: t.inputSpikes.filter { !$0.isEmpty }.count, synapses: count,
                                                      energy: !energyFiles.isEmpty).utf8))
@@ -143,14 +142,13 @@ public struct RunExport: Sendable {
     /// The run's energy report (`bruno energy --run RUN` writes RUN/energy) when it was measured on the checkpoint
     /// being exported: its figures, plots and the cards with their energy sections.
     func energyReport() throws -> (files: [(String, Data)], notes: [String]) {
-        let folder = run.appendingPathComponent("energy"), report = folder.appendingPathComponent("energy.json")
-        guard FileManager.default.fileExists(atPath: report.path) else {
-            return ([], ["no energy report (run `bruno energy --run \(run.path)` to add one)"])
-        }
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any] ?? [:]
-        let now = try SHA256.hex(ofFile: run.appendingPathComponent("checkpoint.json"))
-        guard json["checkpointSHA256"] as? String == now else {
-            return ([], ["\(report.path) was measured on another checkpoint: left out (rerun `bruno energy --run \(run.path)`)"])
+        let folder = run.appendingPathComponent("energy")
+        switch try EnergyReportStanding(run: run) {
+        case .missing: return ([], ["no energy report (run `bruno energy --run \(run.path)` to add one)"])
+        case .otherCheckpoint:
+            return ([], ["\(folder.appendingPathComponent("energy.json").path) was measured on another checkpoint: left out "
+                         + "(rerun `bruno energy --run \(run.path)`)"])
+        case .current: break
         }
         let names = ["energy.json", "energy.md", "energy-per-spike.svg", "energy-comparison.svg", "felif.card.json", "rram.card.json"]
         return (try names.filter { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }

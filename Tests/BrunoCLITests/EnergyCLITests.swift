@@ -70,6 +70,14 @@ final class EnergyCLITests: XCTestCase {
         XCTAssertEqual(x.status, 0, x.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("export/energy/energy.md").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("export/energy/rram.card.json").path))
+        // A report of another checkpoint is left out, and the export says so.
+        var stale = report
+        stale["checkpointSHA256"] = String(repeating: "0", count: 64)
+        try JSONSerialization.data(withJSONObject: stale).write(to: folder.appendingPathComponent("energy.json"))
+        let y = try CLITests.bruno(["export", "--run", run.path, "--out", dir.appendingPathComponent("export2").path])
+        XCTAssertEqual(y.status, 0, y.stderr)
+        XCTAssertTrue(y.stdout.contains("measured on another checkpoint: left out"), y.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("export2/energy").path))
     }
 
     func testBadInputSaysWhatIsWrongAndWritesNothing() throws {
