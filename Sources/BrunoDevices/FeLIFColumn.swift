@@ -135,8 +135,12 @@ public struct FeLIFColumn: Sendable {
                          + "RS=0 CJO=0 TT=0 BV=1e30)")
             lines.append(".options temp=27 tnom=27")
         }
+        // Device bypass: a cell whose terminal voltages moved by less than the tolerances since the last
+        // iteration keeps its last current and conductances instead of being evaluated again. Most cells sit at
+        // 0 V between their read pulses, so a 161-synapse Braille deck loads 35 % faster with the same spike times
+        // (docs/validation.md). Energy decks keep every evaluation: they integrate each cell's current.
         lines.append(".options method=gear reltol=1e-4 abstol=1e-15 chgtol=1e-16"
-                     + (recordsEnergy ? " trtol=\(n(FeLIFEnergyBench.energyTruncationTolerance))" : ""))
+                     + (recordsEnergy ? " trtol=\(n(FeLIFEnergyBench.energyTruncationTolerance))" : " bypass=1"))
         let maxStep = recordsEnergy ? min(self.maxStep, energyMaxStep) : self.maxStep
         var saves = ["v(mem)", "v(spk)", "v(xn.xfe.p)", "i(vsp)", "i(vsn)"]
         if recordsEnergy {

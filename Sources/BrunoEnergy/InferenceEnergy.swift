@@ -92,6 +92,7 @@ public struct InferenceEnergy: Sendable, Equatable, Codable {
                 return Layer(index: i, kind: "recurrent LIF hidden layer (\(r.neurons))", spikes: 0,
                              note: "no circuit model: neurons and recurrent synapses not priced")
             case .felif(let f, _): return Layer(index: i, kind: "\(f.neurons) FeLIF neurons", spikes: 0, energy: 0)
+            case .appendInput: return Layer(index: i, kind: "the input passed to the readout", note: "wiring: not priced")
             case .linear(let lin):
                 if case .rram = lin.synapses { return Layer(index: i, kind: "RRAM crossbar", readEvents: 0, synapticOperations: 0, energy: 0) }
                 return Layer(index: i, kind: "linear layer (\(lin.synapses))", note: "not RRAM synapses: not priced")

@@ -11,6 +11,10 @@ public enum NetworkLayer: Sendable {
     case lif(LIFLayer)
     case recurrentLIF(RecurrentLIFLayer)
     case felif(FeLIFLayer, output: FeLIFOutput)
+    /// The network's own input appended beside the `features` activations arriving here: a readout placed after
+    /// it sees the neurons and the input of the same step (an echo-state readout). Nothing in it is trained; its
+    /// backward pass passes on the gradient of the `features` columns only.
+    case appendInput(features: Int)
 
     /// The trained synapses a layer holds (a linear layer's, or a recurrent layer's own): what is programmed,
     /// exported as a programming table and updated by the optimizer.
@@ -106,6 +110,10 @@ public struct Network: Sendable {
                 a = Matrix(rows: a.rows, cols: a.cols, values: output == .spikes ? tape.spikes : tape.membrane)
                 tapes.append(.felif(tape))
                 counts[i] = Double(tape.spikes.reduce(0, +))
+            case .appendInput(let features):
+                precondition(a.cols == features, "layer \(i) appends the input to \(features) features but receives \(a.cols)")
+                a = Network.appendingColumns(a, Matrix(rows: a.rows, cols: inputs, values: x))
+                tapes.append(.none)
             }
         }
         return Pass(output: a, tapes: tapes, spikeCounts: counts, storedBytes: bytes, realised: used)
@@ -142,11 +150,31 @@ public struct Network: Sendable {
                     ? f.backward(tape, spikeGradients: g.values, voltageGradients: membraneGradients[i])
                     : f.backward(tape, spikeGradients: [Float](repeating: 0, count: g.values.count), voltageGradients: g.values)
                 g = Matrix(rows: g.rows, cols: g.cols, values: values)
+            case (.appendInput(let features), _):
+                g = Network.leadingColumns(g, features)
             default:
                 preconditionFailure("tape does not match layer \(i)")
             }
         }
         return grads.reversed()
+    }
+
+    /// `[a | b]`: the rows of `a` followed by those of `b`, side by side.
+    static func appendingColumns(_ a: Matrix, _ b: Matrix) -> Matrix {
+        precondition(a.rows == b.rows, "appending columns: \(a.rows) rows beside \(b.rows)")
+        var out = Matrix(rows: a.rows, cols: a.cols + b.cols)
+        for r in 0..<a.rows {
+            for c in 0..<a.cols { out.values[r * out.cols + c] = a.values[r * a.cols + c] }
+            for c in 0..<b.cols { out.values[r * out.cols + a.cols + c] = b.values[r * b.cols + c] }
+        }
+        return out
+    }
+
+    /// The first `n` columns of `m`.
+    static func leadingColumns(_ m: Matrix, _ n: Int) -> Matrix {
+        var out = Matrix(rows: m.rows, cols: n)
+        for r in 0..<m.rows { for c in 0..<n { out.values[r * n + c] = m.values[r * m.cols + c] } }
+        return out
     }
 
     /// The first NaN or infinite parameter, named by layer ("weights of layer 2") with its element index.

@@ -69,6 +69,9 @@ public struct TrainingConfig: Sendable {
     public var felifOutput = FeLIFOutput.spikes
     /// A trained linear readout after the output neurons (prediction tasks: logits per key and step).
     public var readout = false
+    /// The readout also sees the network's input of the same step (`[network] readout_input`; an echo-state
+    /// readout: the output neurons then only have to add what the input alone does not predict).
+    public var readoutSeesInput = false
     /// Input current per unit of a FeLIF layer's input [A].
     public var inputScale = 2e-9
 
@@ -212,7 +215,7 @@ public struct TrainingConfig: Sendable {
         if let n = try top.subtable("network", allowed: ["encoding", "encoding_gain", "encoding_polarity", "hidden", "hidden_alpha", "hidden_beta",
                                                       "hidden_recurrent", "recurrent_init_gain", "recurrent_scale", "output", "output_size",
                                                       "output_beta", "synapses", "bits", "read_noise", "programming_noise", "fast_noise", "init_gain",
-                                                      "felif_output", "readout", "input_scale"]) {
+                                                      "felif_output", "readout", "readout_input", "input_scale"]) {
             encoding = try n.int("encoding", default: encoding, in: 0...65_536)  // 0: inputs go straight in
             if n.table["encoding_gain"] != nil {
                 let g = try n.doubles("encoding_gain")
@@ -248,6 +251,8 @@ public struct TrainingConfig: Sendable {
             guard let fout = FeLIFOutput(rawValue: fo) else { throw n.error("felif_output", "spikes or membrane (got '\(fo)')") }
             felifOutput = fout
             readout = try n.bool("readout", default: false)
+            readoutSeesInput = try n.bool("readout_input", default: false)
+            if readoutSeesInput && !readout { throw n.error("readout_input", "readout = true (the input is appended before the readout)") }
             inputScale = try n.positive("input_scale", default: inputScale, atMost: 1e-3)
         }
         if let d = try top.subtable("devices", allowed: ["felif_card", "rram_card", "felif_variation", "accept_failed_card"]) {

@@ -67,7 +67,7 @@ extension Network {
                 return "layer \(i): recurrent LIF hidden layer, \(r.neurons) neurons with \(r.neurons * r.neurons) recurrent synapses "
                     + "(no circuit model yet: surrogate only; its recurrent synapses are in the programming table)"
             case .felif: return "layer \(i): FeLIF layer (not the validated layer: surrogate only)"
-            case .linear: return nil
+            case .linear, .appendInput: return nil
             }
         }
     }

@@ -156,4 +156,53 @@ final class LayerGradientTests: XCTestCase {
             }
         }
     }
+
+    /// An echo-state readout (`readout_input`): the readout sees the FeLIF membrane and the network's input of the
+    /// same step. Every parameter's gradient, the first layer's included (reached only through the membrane
+    /// columns), against finite differences; the readout's weights on the input columns get the input's gradient.
+    func testReadoutBesideTheInputMatchesFiniteDifferences() {
+        var rng = SeededRandom(seed: 9)
+        let stepping = FeLIFStepping(coarseStep: 1e-3, fineSteps: 1000, mode: .bptt)
+        let felif = FeLIFLayer(devices: [FeLIFSurrogate](repeating: .reference, count: 3), stepping: stepping, inputScale: 1e-10)
+        var net = Network(inputs: 2, layers: [
+            .linear(LinearLayer(inputs: 2, outputs: 3, synapses: .float, bias: true, rng: &rng)),
+            .felif(felif, output: .membrane),
+            .appendInput(features: 3),
+            .linear(LinearLayer(inputs: 5, outputs: 2, synapses: .float, bias: true, rng: &rng)),
+        ])
+        var p = net.parameters
+        p[1] = [1.5, 1.5, 1.5]
+        net.parameters = p
+        let steps = 5, batch = 2
+        let x = (0..<(steps * batch * 2)).map { _ in Float(rng.uniform()) }
+        let w = (0..<(steps * batch * 2)).map { _ in Float(rng.gaussian()) }
+        func loss(_ n: Network) -> Double {
+            var r = SeededRandom(seed: 0)
+            return zip(n.forward(x, steps: steps, batch: batch, rng: &r).output.values, w).reduce(0) { $0 + Double($1.0 * $1.1) }
+        }
+        var r = SeededRandom(seed: 0)
+        let pass = net.forward(x, steps: steps, batch: batch, rng: &r)
+        XCTAssertEqual(pass.output.cols, 2)
+        // The readout's input rows are [membrane | x]: its gradient on the input columns is Σ x·w exactly.
+        let grads = net.backward(pass, outputGradient: Matrix(rows: steps * batch, cols: 2, values: w), steps: steps, batch: batch)
+        XCTAssertEqual(grads.count, 4)
+        for k in 0..<2 {
+            for o in 0..<2 {
+                var exact = 0.0
+                for row in 0..<(steps * batch) { exact += Double(x[row * 2 + k]) * Double(w[row * 2 + o]) }
+                XCTAssertEqual(Double(grads[2][(3 + k) * 2 + o]), exact, accuracy: 1e-4, "readout weight input \(k) → output \(o)")
+            }
+        }
+        for t in 0..<p.count {
+            for i in p[t].indices {
+                var up = net.parameters, down = up
+                up[t][i] += 1e-2; down[t][i] -= 1e-2
+                var nu = net, nd = net
+                nu.parameters = up; nd.parameters = down
+                let fd = (loss(nu) - loss(nd)) / 2e-2
+                XCTAssertEqual(Double(grads[t][i]), fd, accuracy: 2e-3 * max(1, abs(fd)), "tensor \(t) entry \(i)")
+            }
+        }
+        XCTAssertGreaterThan(grads[0].map { abs($0) }.max()!, 1e-4, "the first layer learns through the membrane columns")
+    }
 }

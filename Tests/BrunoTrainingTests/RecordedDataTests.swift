@@ -8,6 +8,20 @@ import XCTest
 /// batches, the membrane terms of the loss (finite-difference checked), the derived sample period, the
 /// normalisation record, package cards for experiments kept elsewhere, and the best-epoch restore.
 final class RecordedDataTests: XCTestCase {
+    /// The BCE readout's starting bias is each target channel's log-odds over the counted steps: warm-up steps
+    /// are left out, a channel never on is clamped at p = 10⁻³ instead of −∞.
+    func testReadoutPriorIsTheTargetsLogOddsAfterWarmup() throws {
+        // 2 channels, 4 steps; warm-up 1: channel 0 on in 2 of the 5 counted steps, channel 1 never (its step 0 is warm-up).
+        let a = SequenceDataset.Sample(values: [Float](repeating: 0, count: 4), steps: 4, targets: [0, 1, 1, 0, 0, 0, 0, 0])
+        let b = SequenceDataset.Sample(values: [Float](repeating: 0, count: 3), steps: 3, targets: [1, 0, 0, 0, 1, 0])
+        let data = SequenceDataset(name: "t", channels: 1, classes: [], samples: [a, b])
+        let prior = try XCTUnwrap(data.targetLogOdds(skippingFirst: 1))
+        XCTAssertEqual(Double(prior[0]), log((2.0 / 5) / (3.0 / 5)), accuracy: 1e-6)
+        XCTAssertEqual(Double(prior[1]), log(1e-3 / (1 - 1e-3)), accuracy: 1e-5)
+        XCTAssertNil(SequenceDataset(name: "c", channels: 1, classes: ["x"], samples: [.init(values: [0], steps: 1, label: 0)])
+            .targetLogOdds(skippingFirst: 0))
+    }
+
     func temporaryFolder() -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bruno-rec-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
