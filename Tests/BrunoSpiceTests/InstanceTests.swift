@@ -51,14 +51,14 @@ final class InstanceTests: XCTestCase {
         // tests; 36 kB over 1000 recoveries when the test runs alone), so it cannot resolve 5 kB per recovery here,
         // but the old leaks (113 MB, 530 MB per 1000) stand far above the bound.
         // Once in a full local suite (2026-12-03) one extra copy was still mapped at this point (2 against 1; cause
-        // not found — a copy being unmapped while the maps are read is one candidate): wait briefly for it. The
-        // leaks this guards against left one copy per recovery (1000 here), which no wait and no slack of one hides.
+        // not found — a copy being unmapped while the maps are read is one candidate): wait briefly for it, then
+        // require the exact count. The leaks this guards against left one copy per recovery (1000 here).
         var after = Fixtures.mappedLibraryCopies()
         for _ in 0..<20 where after != copies {
             Thread.sleep(forTimeInterval: 0.1)
             after = Fixtures.mappedLibraryCopies()
         }
-        XCTAssertLessThanOrEqual(after, copies + 1, "library or code-model copies left mapped after \(cycles) recoveries")
+        XCTAssertEqual(after, copies, "library or code-model copies left mapped after \(cycles) recoveries")
         let growth = readings.last! - readings.first!
         let steps = zip(readings.dropFirst(), readings).map { ($0 - $1) >> 10 }
         XCTAssertLessThan(growth, max(cycles, 200) * 60 << 10, "RSS grew by \(growth >> 10) kB over \(cycles) recoveries (per tenth: \(steps) kB)")

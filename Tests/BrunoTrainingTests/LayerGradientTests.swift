@@ -145,16 +145,7 @@ final class LayerGradientTests: XCTestCase {
         let pass = net.forward(x, steps: steps, batch: batch, rng: &r)
         XCTAssertEqual(pass.spikeCounts[1], 0)
         let grads = net.backward(pass, outputGradient: Matrix(rows: steps * batch, cols: 2, values: w), steps: steps, batch: batch)
-        for t in 0..<p.count {
-            for i in p[t].indices {
-                var up = net.parameters, down = up
-                up[t][i] += 1e-2; down[t][i] -= 1e-2
-                var nu = net, nd = net
-                nu.parameters = up; nd.parameters = down
-                let fd = (loss(nu) - loss(nd)) / 2e-2
-                XCTAssertEqual(Double(grads[t][i]), fd, accuracy: 2e-3 * max(1, abs(fd)), "tensor \(t) entry \(i)")
-            }
-        }
+        assertGradientsMatchFiniteDifferences(grads, of: net, loss: loss)
     }
 
     /// An echo-state readout (`readout_input`): the readout sees the FeLIF membrane and the network's input of the
@@ -193,16 +184,23 @@ final class LayerGradientTests: XCTestCase {
                 XCTAssertEqual(Double(grads[2][(3 + k) * 2 + o]), exact, accuracy: 1e-4, "readout weight input \(k) → output \(o)")
             }
         }
+        assertGradientsMatchFiniteDifferences(grads, of: net, loss: loss)
+        XCTAssertGreaterThan(grads[0].map { abs($0) }.max()!, 1e-4, "the first layer learns through the membrane columns")
+    }
+
+    /// Every entry of every trainable tensor of `net`: `grads` against central differences of `loss` (step 10⁻²).
+    private func assertGradientsMatchFiniteDifferences(_ grads: [[Float]], of net: Network, loss: (Network) -> Double,
+                                                       file: StaticString = #filePath, line: UInt = #line) {
+        let p = net.parameters
         for t in 0..<p.count {
             for i in p[t].indices {
-                var up = net.parameters, down = up
+                var up = p, down = p
                 up[t][i] += 1e-2; down[t][i] -= 1e-2
                 var nu = net, nd = net
                 nu.parameters = up; nd.parameters = down
                 let fd = (loss(nu) - loss(nd)) / 2e-2
-                XCTAssertEqual(Double(grads[t][i]), fd, accuracy: 2e-3 * max(1, abs(fd)), "tensor \(t) entry \(i)")
+                XCTAssertEqual(Double(grads[t][i]), fd, accuracy: 2e-3 * max(1, abs(fd)), "tensor \(t) entry \(i)", file: file, line: line)
             }
         }
-        XCTAssertGreaterThan(grads[0].map { abs($0) }.max()!, 1e-4, "the first layer learns through the membrane columns")
     }
 }
