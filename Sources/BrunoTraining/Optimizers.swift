@@ -10,6 +10,11 @@ public struct Optimizer: Sendable, Codable, Equatable {
     public var step = 0
     /// First moments and second moments (Adam) or infinity norms (Adamax), one array per tensor.
     public var m: [[Float]] = [], v: [[Float]] = []
+    /// Per-tensor multipliers of the learning rate (nil: 1 for every tensor). A readout starts far from its
+    /// optimum (biases at log-odds of rare keys, weights from zero) and on few updates per epoch it is the part
+    /// left behind; its own rate (`[optimizer] readout_learning_rate`) moves it without shaking the synapses.
+    /// They follow the schedule: each tensor's rate is `learningRate × rateScales[t]`.
+    public var rateScales: [Double]?
 
     public init(kind: Kind, learningRate: Double) {
         self.kind = kind
@@ -28,6 +33,12 @@ public struct Optimizer: Sendable, Codable, Equatable {
         return nil
     }
 
+    private func scale(_ t: Int) -> Double {
+        guard let s = rateScales else { return 1 }
+        precondition(s.count > t, "one learning-rate scale per parameter tensor")
+        return s[t]
+    }
+
     /// One update of `parameters` (in place) from `gradients` (same shapes).
     public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]]) {
         precondition(parameters.count == gradients.count, "one gradient per parameter tensor")
@@ -41,8 +52,9 @@ public struct Optimizer: Sendable, Codable, Equatable {
         switch kind {
         case .adam:
             let c2 = 1 - Foundation.pow(beta2, Double(step))
-            let lr = Float(learningRate * c2.squareRoot() / c1)
+            let base = learningRate * c2.squareRoot() / c1
             for t in parameters.indices {
+                let lr = Float(base * scale(t))
                 for i in parameters[t].indices {
                     let g = gradients[t][i]
                     m[t][i] = b1 * m[t][i] + (1 - b1) * g
@@ -51,8 +63,9 @@ public struct Optimizer: Sendable, Codable, Equatable {
                 }
             }
         case .adamax:
-            let lr = Float(learningRate / c1)
+            let base = learningRate / c1
             for t in parameters.indices {
+                let lr = Float(base * scale(t))
                 for i in parameters[t].indices {
                     let g = gradients[t][i]
                     m[t][i] = b1 * m[t][i] + (1 - b1) * g

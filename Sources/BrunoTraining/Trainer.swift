@@ -356,6 +356,13 @@ public struct Trainer {
         if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
         let configHash = SHA256.hex(Data(config.resolvedText.utf8))
         var optimizer = Optimizer(kind: config.optimizer, learningRate: config.learningRate)
+        if let readoutRate = config.readoutLearningRate {
+            // The readout is the last layer with synapses: its weights and bias are the last two tensors.
+            var scales = [Double](repeating: 1, count: network.parameters.count)
+            scales[scales.count - 2] = readoutRate / config.learningRate
+            scales[scales.count - 1] = readoutRate / config.learningRate
+            optimizer.rateScales = scales
+        }
         var plateau = config.plateau
         var firstEpoch = 1
         var history: [EpochMetrics] = []

@@ -98,6 +98,9 @@ public struct TrainingConfig: Sendable {
     public var cosine: CosineSchedule?
     /// Global L2 norm the gradient is clipped to before each update (`[optimizer] clip_norm`; nil: no clipping).
     public var clipNorm: Double?
+    /// Peak learning rate of the readout's weights and bias (`[optimizer] readout_learning_rate`; nil: the same as
+    /// `learningRate`). It follows the same schedule, scaled by `readoutLearningRate / learningRate`.
+    public var readoutLearningRate: Double?
 
     // [validation]: SPICE-in-the-loop (BrunoValidation runs it; the trainer calls it through a hook)
     public var validation = ValidationSettings()
@@ -288,7 +291,8 @@ public struct TrainingConfig: Sendable {
             }
         }
         if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate",
-                                                        "schedule", "warmup_epochs", "clip_norm"]) {
+                                                        "schedule", "warmup_epochs", "clip_norm",
+                                                        "readout_learning_rate"]) {
             let k = try o.string("kind", default: "adamax")
             guard let kind = Optimizer.Kind(rawValue: k) else { throw o.error("kind", "adam or adamax (got '\(k)')") }
             optimizer = kind
@@ -297,6 +301,12 @@ public struct TrainingConfig: Sendable {
                                       patience: try o.int("plateau_patience", default: 5, in: 0...100_000),
                                       minimum: try o.positive("min_learning_rate", default: 1e-6, atMost: 10))
             if o.table["clip_norm"] != nil { clipNorm = try o.positive("clip_norm", default: 1, atMost: 1e9) }
+            if o.table["readout_learning_rate"] != nil {
+                guard readout else {
+                    throw o.error("readout_learning_rate", "[network] readout = true (it is the readout's own rate)")
+                }
+                readoutLearningRate = try o.positive("readout_learning_rate", default: learningRate, atMost: 10)
+            }
             let schedule = try o.string("schedule", default: "plateau")
             guard schedule == "plateau" || schedule == "cosine" else { throw o.error("schedule", "plateau or cosine (got '\(schedule)')") }
             if schedule == "cosine" {

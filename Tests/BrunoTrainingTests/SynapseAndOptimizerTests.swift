@@ -84,6 +84,26 @@ final class SynapseAndOptimizerTests: XCTestCase {
             XCTAssertEqual(p[0][0], 0.9, accuracy: 1e-5)
             XCTAssertEqual(p[0][1], 1.1, accuracy: 1e-5)
         }
+        // Per-tensor scales: the first step moves each tensor by its own rate, and the scale stays with the
+        // schedule (a halved learning rate halves both tensors' steps).
+        for kind in Optimizer.Kind.allCases {
+            var opt = Optimizer(kind: kind, learningRate: 0.1)
+            opt.rateScales = [1, 4]
+            var p: [[Float]] = [[1], [1]]
+            opt.update(&p, gradients: [[0.5], [0.5]])
+            XCTAssertEqual(p[0][0], 0.9, accuracy: 1e-5, "\(kind)")
+            XCTAssertEqual(p[1][0], 0.6, accuracy: 1e-5, "\(kind)")
+            let unscaled = p
+            var plain = opt
+            plain.rateScales = nil
+            opt.learningRate = 0.05
+            plain.learningRate = 0.05
+            var q = unscaled
+            opt.update(&p, gradients: [[0.5], [0.5]])
+            plain.update(&q, gradients: [[0.5], [0.5]])
+            XCTAssertEqual(p[0][0] - unscaled[0][0], q[0][0] - unscaled[0][0], accuracy: 1e-6, "\(kind)")
+            XCTAssertEqual(p[1][0] - unscaled[1][0], 4 * (q[1][0] - unscaled[1][0]), accuracy: 1e-5, "\(kind)")
+        }
     }
 
     func testReduceOnPlateauWaitsForPatienceThenHalves() {

@@ -105,6 +105,10 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(message(["felif.integrator=\"exponential\"", "felif.mode=\"bptt\""]).contains("forward option of bruno"))
         XCTAssertTrue(message(["nonsense"]).contains("expected table.key=value"))
         XCTAssertTrue(message(["network.synapses=\"analog\""]).contains("float, uniform or rram"))
+        XCTAssertTrue(message(["optimizer.readout_learning_rate=1e-2"]).contains("[network] readout = true"))
+        XCTAssertEqual(try TrainingConfig.load(Self.experiment, overrides: [
+            "network.readout=true", "loss.kind=\"bce\"", "optimizer.readout_learning_rate=2e-2",
+        ]).readoutLearningRate, 2e-2)
     }
 
     func testResumeRefusesAChangedConfigAndAMissingCheckpoint() async throws {
