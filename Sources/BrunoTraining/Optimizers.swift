@@ -15,6 +15,11 @@ public struct Optimizer: Sendable, Codable, Equatable {
     /// left behind; its own rate (`[optimizer] readout_learning_rate`) moves it without shaking the synapses.
     /// They follow the schedule: each tensor's rate is `learningRate × rateScales[t]`.
     public var rateScales: [Double]?
+    /// Decoupled weight decay per tensor (AdamW, Loshchilov & Hutter 2019; nil: none): each update also takes
+    /// `learningRate × rateScales[t] × weightDecay[t] × p` off every element, outside the moment estimates, so it
+    /// shrinks weights at a rate independent of their gradients' scale. Measured on JSB, where the network ends
+    /// 1 nat per step better on its training chorales than on held-out ones, it is the regulariser that fits.
+    public var weightDecay: [Double]?
 
     public init(kind: Kind, learningRate: Double) {
         self.kind = kind
@@ -39,6 +44,12 @@ public struct Optimizer: Sendable, Codable, Equatable {
         return s[t]
     }
 
+    private func decay(_ t: Int) -> Double {
+        guard let d = weightDecay else { return 0 }
+        precondition(d.count > t, "one weight decay per parameter tensor")
+        return d[t]
+    }
+
     /// One update of `parameters` (in place) from `gradients` (same shapes).
     public mutating func update(_ parameters: inout [[Float]], gradients: [[Float]]) {
         precondition(parameters.count == gradients.count, "one gradient per parameter tensor")
@@ -54,23 +65,23 @@ public struct Optimizer: Sendable, Codable, Equatable {
             let c2 = 1 - Foundation.pow(beta2, Double(step))
             let base = learningRate * c2.squareRoot() / c1
             for t in parameters.indices {
-                let lr = Float(base * scale(t))
+                let lr = Float(base * scale(t)), keep = 1 - Float(learningRate * scale(t) * decay(t))
                 for i in parameters[t].indices {
                     let g = gradients[t][i]
                     m[t][i] = b1 * m[t][i] + (1 - b1) * g
                     v[t][i] = b2 * v[t][i] + (1 - b2) * g * g
-                    parameters[t][i] -= lr * m[t][i] / (v[t][i].squareRoot() + eps)
+                    parameters[t][i] = keep * parameters[t][i] - lr * m[t][i] / (v[t][i].squareRoot() + eps)
                 }
             }
         case .adamax:
             let base = learningRate / c1
             for t in parameters.indices {
-                let lr = Float(base * scale(t))
+                let lr = Float(base * scale(t)), keep = 1 - Float(learningRate * scale(t) * decay(t))
                 for i in parameters[t].indices {
                     let g = gradients[t][i]
                     m[t][i] = b1 * m[t][i] + (1 - b1) * g
                     v[t][i] = max(b2 * v[t][i], abs(g))
-                    parameters[t][i] -= lr * m[t][i] / (v[t][i] + eps)
+                    parameters[t][i] = keep * parameters[t][i] - lr * m[t][i] / (v[t][i] + eps)
                 }
             }
         }

@@ -87,6 +87,19 @@ public struct Trainer {
 
     /// Epoch `epoch`'s order of the training samples: a seeded shuffle, or with `balanced` the classes in turn,
     /// each class's samples shuffled and repeated as needed, for as many draws as there are samples.
+    /// Per-tensor learning-rate multipliers of epoch `epoch` (nil: all 1). The readout is the last layer with
+    /// synapses, so its weights and bias are the last two tensors; in the readout-only epochs every other tensor
+    /// has scale 0 (its moments still accumulate, so the synapses start with warmed-up Adam state).
+    static func rateScales(_ config: TrainingConfig, tensors: Int, epoch: Int) -> [Double]? {
+        let readoutScale = config.readoutLearningRate.map { $0 / config.learningRate } ?? 1
+        let frozen = epoch <= config.readoutOnlyEpochs
+        guard config.readout, readoutScale != 1 || frozen, tensors >= 2 else { return nil }
+        var scales = [Double](repeating: frozen ? 0 : 1, count: tensors)
+        scales[tensors - 2] = readoutScale
+        scales[tensors - 1] = readoutScale
+        return scales
+    }
+
     static func epochOrder(labels: [Int?], epoch: Int, seed: UInt64, balanced: Bool) -> [Int] {
         var shuffle = SeededRandom(seed: seed).derived(UInt64(epoch))
         func shuffled(_ a: [Int]) -> [Int] {
@@ -110,6 +123,21 @@ public struct Trainer {
             }
         }
         return out
+    }
+
+    /// Before the first epoch: the readout fitted full-batch on the untrained network's features (`ReadoutFit`).
+    /// Its stream (tag 2 << 60) is apart from the training batches' (bit 60 set, epoch ≥ 1).
+    mutating func fitReadout(log: (String) -> Void) {
+        guard config.readout, config.loss == .bce, case .linear(let readout)? = network.layers.last else { return }
+        let n = data.train.count, size = config.batch
+        let batches = stride(from: 0, to: n, by: size).map { batch(data.train, Array(0..<n)[$0..<min(n, $0 + size)]) }
+        var rng = SeededRandom(seed: config.seed).derived(2 << 60)
+        let started = Date()
+        let fit = ReadoutFit(network: network, batches: batches, warmup: config.warmup, rng: &rng)
+        let (layer, before, after) = fit.fit(readout, steps: config.readoutFitSteps)
+        network.layers[network.layers.count - 1] = .linear(layer)
+        log(String(format: "readout fit: %d full-batch steps on %d counted training steps, NLL %.3f → %.3f nats/step (%.1f s)",
+                   config.readoutFitSteps, fit.features.rows, before, after, Date().timeIntervalSince(started)))
     }
 
     /// A batch in network layout.
@@ -356,13 +384,6 @@ public struct Trainer {
         if stale > 0 { log("removed \(stale) temporary file(s) left by an interrupted write") }
         let configHash = SHA256.hex(Data(config.resolvedText.utf8))
         var optimizer = Optimizer(kind: config.optimizer, learningRate: config.learningRate)
-        if let readoutRate = config.readoutLearningRate {
-            // The readout is the last layer with synapses: its weights and bias are the last two tensors.
-            var scales = [Double](repeating: 1, count: network.parameters.count)
-            scales[scales.count - 2] = readoutRate / config.learningRate
-            scales[scales.count - 1] = readoutRate / config.learningRate
-            optimizer.rateScales = scales
-        }
         var plateau = config.plateau
         var firstEpoch = 1
         var history: [EpochMetrics] = []
@@ -398,6 +419,7 @@ public struct Trainer {
             try fm.createDirectory(at: out, withIntermediateDirectories: true)
             try AtomicFile.write(config.resolvedText, to: out.appendingPathComponent("config.toml"))
             try AtomicFile.write(runRecord(configHash: configHash), to: out.appendingPathComponent("run.json"))
+            if config.readoutFitSteps > 0 { fitReadout(log: log) }
         }
         try writeMetrics(history, to: metricsURL)
         let started = Date()
@@ -407,6 +429,10 @@ public struct Trainer {
             let order = Trainer.epochOrder(labels: data.train.samples.map(\.label), epoch: epoch, seed: config.seed,
                                            balanced: config.balancedBatches)
             if let cosine = config.cosine { optimizer.learningRate = cosine.rate(epoch: epoch) }
+            optimizer.rateScales = Trainer.rateScales(config, tensors: network.parameters.count, epoch: epoch)
+            // Weights and biases alternate in `parameters`; only the weights decay.
+            optimizer.weightDecay = config.weightDecay > 0
+                ? (0..<network.parameters.count).map { $0 % 2 == 0 ? config.weightDecay : 0 } : nil
             var lossSum = 0.0, correct = 0, stored = 0
             let batches = (trainCount + config.batch - 1) / config.batch
             for bi in 0..<batches {

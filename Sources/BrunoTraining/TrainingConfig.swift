@@ -101,6 +101,15 @@ public struct TrainingConfig: Sendable {
     /// Peak learning rate of the readout's weights and bias (`[optimizer] readout_learning_rate`; nil: the same as
     /// `learningRate`). It follows the same schedule, scaled by `readoutLearningRate / learningRate`.
     public var readoutLearningRate: Double?
+    /// Epochs at the start in which only the readout learns (`[optimizer] readout_only_epochs`, default 0): the
+    /// readout's problem is convex while the neurons are fixed, so it first settles on the untrained cells' features
+    /// and the input; the synapses then train against a readout that already predicts.
+    public var readoutOnlyEpochs = 0
+    /// Full-batch Adam steps fitting a BCE readout on the untrained network's features before the first epoch
+    /// (`[optimizer] readout_fit_steps`, default 0: none; `ReadoutFit`).
+    public var readoutFitSteps = 0
+    /// Decoupled weight decay of every weight matrix, not of biases (`[optimizer] weight_decay`, default 0; AdamW).
+    public var weightDecay = 0.0
 
     // [validation]: SPICE-in-the-loop (BrunoValidation runs it; the trainer calls it through a hook)
     public var validation = ValidationSettings()
@@ -292,7 +301,8 @@ public struct TrainingConfig: Sendable {
         }
         if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate",
                                                         "schedule", "warmup_epochs", "clip_norm",
-                                                        "readout_learning_rate"]) {
+                                                        "readout_learning_rate", "readout_only_epochs",
+                                                        "readout_fit_steps", "weight_decay"]) {
             let k = try o.string("kind", default: "adamax")
             guard let kind = Optimizer.Kind(rawValue: k) else { throw o.error("kind", "adam or adamax (got '\(k)')") }
             optimizer = kind
@@ -306,6 +316,19 @@ public struct TrainingConfig: Sendable {
                     throw o.error("readout_learning_rate", "[network] readout = true (it is the readout's own rate)")
                 }
                 readoutLearningRate = try o.positive("readout_learning_rate", default: learningRate, atMost: 10)
+            }
+            if o.table["readout_only_epochs"] != nil {
+                guard readout else {
+                    throw o.error("readout_only_epochs", "[network] readout = true (only the readout learns in them)")
+                }
+                readoutOnlyEpochs = try o.int("readout_only_epochs", default: 0, in: 0...100_000)
+            }
+            weightDecay = try o.double("weight_decay", default: 0, in: 0...1e3)
+            if o.table["readout_fit_steps"] != nil {
+                guard readout else {
+                    throw o.error("readout_fit_steps", "[network] readout = true and [loss] kind = \"bce\" (it fits the readout)")
+                }
+                readoutFitSteps = try o.int("readout_fit_steps", default: 0, in: 0...1_000_000)
             }
             let schedule = try o.string("schedule", default: "plateau")
             guard schedule == "plateau" || schedule == "cosine" else { throw o.error("schedule", "plateau or cosine (got '\(schedule)')") }
@@ -356,6 +379,9 @@ public struct TrainingConfig: Sendable {
         if let r = classReadout, r.readsMembrane, output != .felif || felifOutput != .spikes || readout {
             throw ProtocolError(file: file, "[loss] kind = \(r.name) reads the membrane of FeLIF output neurons: it needs "
                 + "[network] output = \"felif\", felif_output = \"spikes\" and no readout")
+        }
+        if readoutFitSteps > 0 && loss != .bce {
+            throw ProtocolError(file: file, "[optimizer] readout_fit_steps fits a per-step BCE readout: it needs [loss] kind = \"bce\"")
         }
         if loss == .bce && !readout { throw ProtocolError(file: file, "[loss] kind = bce needs [network] readout = true (per-step logits)") }
     }

@@ -109,6 +109,27 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try TrainingConfig.load(Self.experiment, overrides: [
             "network.readout=true", "loss.kind=\"bce\"", "optimizer.readout_learning_rate=2e-2",
         ]).readoutLearningRate, 2e-2)
+        XCTAssertTrue(message(["optimizer.readout_only_epochs=2"]).contains("[network] readout = true"))
+    }
+
+    /// The readout's own rate and the readout-only epochs as per-tensor scales: the readout is the last two tensors,
+    /// every other tensor is frozen (scale 0) in the first epochs, and a frozen tensor does not move in an update.
+    func testReadoutOnlyEpochsFreezeEverythingButTheReadout() throws {
+        let c = try TrainingConfig.load(Self.experiment, overrides: [
+            "network.readout=true", "loss.kind=\"bce\"", "optimizer.learning_rate=1e-3",
+            "optimizer.readout_learning_rate=4e-3", "optimizer.readout_only_epochs=2",
+        ])
+        XCTAssertEqual(Trainer.rateScales(c, tensors: 6, epoch: 1), [0, 0, 0, 0, 4, 4])
+        XCTAssertEqual(Trainer.rateScales(c, tensors: 6, epoch: 2), [0, 0, 0, 0, 4, 4])
+        XCTAssertEqual(Trainer.rateScales(c, tensors: 6, epoch: 3), [1, 1, 1, 1, 4, 4])
+        let plain = try TrainingConfig.load(Self.experiment, overrides: ["network.readout=true", "loss.kind=\"bce\""])
+        XCTAssertNil(Trainer.rateScales(plain, tensors: 6, epoch: 1))
+        var opt = Optimizer(kind: .adam, learningRate: 0.1)
+        opt.rateScales = Trainer.rateScales(c, tensors: 6, epoch: 1)
+        var p: [[Float]] = (0..<6).map { _ in [1] }
+        opt.update(&p, gradients: (0..<6).map { _ in [0.5] })
+        XCTAssertEqual(p[0..<4].map { $0[0] }, [1, 1, 1, 1])
+        XCTAssertEqual(p[5][0], 0.6, accuracy: 1e-5)
     }
 
     func testResumeRefusesAChangedConfigAndAMissingCheckpoint() async throws {
