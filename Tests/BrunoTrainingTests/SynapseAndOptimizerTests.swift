@@ -106,6 +106,21 @@ final class SynapseAndOptimizerTests: XCTestCase {
         }
     }
 
+    /// Decoupled weight decay: with no gradient an update only shrinks each decayed tensor by 1 − lr·scale·decay,
+    /// and a tensor with decay 0 (a bias) does not move.
+    func testWeightDecayShrinksOnlyTheDecayedTensorsByTheRate() {
+        for kind in Optimizer.Kind.allCases {
+            var opt = Optimizer(kind: kind, learningRate: 0.1)
+            opt.weightDecay = [0.5, 0]
+            opt.rateScales = [2, 1]
+            var p: [[Float]] = [[2, -4], [3]]
+            opt.update(&p, gradients: [[0, 0], [0]])
+            XCTAssertEqual(p[0][0], 2 * 0.9, accuracy: 1e-6, "\(kind)")
+            XCTAssertEqual(p[0][1], -4 * 0.9, accuracy: 1e-6, "\(kind)")
+            XCTAssertEqual(p[1][0], 3, "\(kind)")
+        }
+    }
+
     func testReduceOnPlateauWaitsForPatienceThenHalves() {
         var s = ReduceOnPlateau(factor: 0.5, patience: 2, threshold: 0.01)
         var lr = 1.0
