@@ -129,8 +129,8 @@ public struct Trainer {
     /// Its stream (tag 2 << 60) is apart from the training batches' (bit 60 set, epoch ≥ 1).
     mutating func fitReadout(log: (String) -> Void) {
         guard config.readout, config.loss == .bce, case .linear(let readout)? = network.layers.last else { return }
-        let n = data.train.count, size = config.batch
-        let batches = stride(from: 0, to: n, by: size).map { batch(data.train, Array(0..<n)[$0..<min(n, $0 + size)]) }
+        let all = Array(0..<data.train.count), size = config.batch
+        let batches = stride(from: 0, to: all.count, by: size).map { batch(data.train, all[$0..<min(all.count, $0 + size)]) }
         var rng = SeededRandom(seed: config.seed).derived(2 << 60)
         let started = Date()
         let fit = ReadoutFit(network: network, batches: batches, warmup: config.warmup, rng: &rng)

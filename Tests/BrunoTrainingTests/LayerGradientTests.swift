@@ -122,45 +122,19 @@ final class LayerGradientTests: XCTestCase {
     /// The whole network's gradient (Linear → FeLIF membrane readout → Linear, float synapses) against finite
     /// differences of its forward pass: the chain through every layer's backward is consistent. BPTT mode on a
     /// sub-threshold regime, where the forward is differentiable.
-    func testNetworkGradientMatchesFiniteDifferences() {
-        var rng = SeededRandom(seed: 6)
+    /// Linear 2→3 → 3 FeLIF cells (membrane out, below threshold: ≈ 150 pA drive, V clear of the leak's sign
+    /// change at 0 V) → `tail`, with 5 steps × 2 samples of input `x` and the loss Σ output·w; the forward pass
+    /// with the loss's own stream.
+    private func membraneCase(seed: UInt64, tail: (inout SeededRandom) -> [NetworkLayer])
+        -> (net: Network, x: [Float], w: [Float], loss: (Network) -> Double, pass: Network.Pass)
+    {
+        var rng = SeededRandom(seed: seed)
         let stepping = FeLIFStepping(coarseStep: 1e-3, fineSteps: 1000, mode: .bptt)
         let felif = FeLIFLayer(devices: [FeLIFSurrogate](repeating: .reference, count: 3), stepping: stepping, inputScale: 1e-10)
         var net = Network(inputs: 2, layers: [
             .linear(LinearLayer(inputs: 2, outputs: 3, synapses: .float, bias: true, rng: &rng)),
             .felif(felif, output: .membrane),
-            .linear(LinearLayer(inputs: 3, outputs: 2, synapses: .float, bias: true, rng: &rng)),
-        ])
-        var p = net.parameters
-        p[1] = [1.5, 1.5, 1.5]   // positive drive (≈ 150 pA, V clear of the leak's sign change at 0 V), below threshold
-        net.parameters = p
-        let steps = 5, batch = 2
-        let x = (0..<(steps * batch * 2)).map { _ in Float(rng.uniform()) }
-        let w = (0..<(steps * batch * 2)).map { _ in Float(rng.gaussian()) }
-        func loss(_ n: Network) -> Double {
-            var r = SeededRandom(seed: 0)
-            return zip(n.forward(x, steps: steps, batch: batch, rng: &r).output.values, w).reduce(0) { $0 + Double($1.0 * $1.1) }
-        }
-        var r = SeededRandom(seed: 0)
-        let pass = net.forward(x, steps: steps, batch: batch, rng: &r)
-        XCTAssertEqual(pass.spikeCounts[1], 0)
-        let grads = net.backward(pass, outputGradient: Matrix(rows: steps * batch, cols: 2, values: w), steps: steps, batch: batch)
-        assertGradientsMatchFiniteDifferences(grads, of: net, loss: loss)
-    }
-
-    /// An echo-state readout (`readout_input`): the readout sees the FeLIF membrane and the network's input of the
-    /// same step. Every parameter's gradient, the first layer's included (reached only through the membrane
-    /// columns), against finite differences; the readout's weights on the input columns get the input's gradient.
-    func testReadoutBesideTheInputMatchesFiniteDifferences() {
-        var rng = SeededRandom(seed: 9)
-        let stepping = FeLIFStepping(coarseStep: 1e-3, fineSteps: 1000, mode: .bptt)
-        let felif = FeLIFLayer(devices: [FeLIFSurrogate](repeating: .reference, count: 3), stepping: stepping, inputScale: 1e-10)
-        var net = Network(inputs: 2, layers: [
-            .linear(LinearLayer(inputs: 2, outputs: 3, synapses: .float, bias: true, rng: &rng)),
-            .felif(felif, output: .membrane),
-            .appendInput(features: 3),
-            .linear(LinearLayer(inputs: 5, outputs: 2, synapses: .float, bias: true, rng: &rng)),
-        ])
+        ] + tail(&rng))
         var p = net.parameters
         p[1] = [1.5, 1.5, 1.5]
         net.parameters = p
@@ -172,7 +146,27 @@ final class LayerGradientTests: XCTestCase {
             return zip(n.forward(x, steps: steps, batch: batch, rng: &r).output.values, w).reduce(0) { $0 + Double($1.0 * $1.1) }
         }
         var r = SeededRandom(seed: 0)
-        let pass = net.forward(x, steps: steps, batch: batch, rng: &r)
+        return (net, x, w, loss, net.forward(x, steps: steps, batch: batch, rng: &r))
+    }
+
+    func testNetworkGradientMatchesFiniteDifferences() {
+        let (net, _, w, loss, pass) = membraneCase(seed: 6) { rng in
+            [.linear(LinearLayer(inputs: 3, outputs: 2, synapses: .float, bias: true, rng: &rng))]
+        }
+        let steps = 5, batch = 2
+        XCTAssertEqual(pass.spikeCounts[1], 0)
+        let grads = net.backward(pass, outputGradient: Matrix(rows: steps * batch, cols: 2, values: w), steps: steps, batch: batch)
+        assertGradientsMatchFiniteDifferences(grads, of: net, loss: loss)
+    }
+
+    /// An echo-state readout (`readout_input`): the readout sees the FeLIF membrane and the network's input of the
+    /// same step. Every parameter's gradient, the first layer's included (reached only through the membrane
+    /// columns), against finite differences; the readout's weights on the input columns get the input's gradient.
+    func testReadoutBesideTheInputMatchesFiniteDifferences() {
+        let (net, x, w, loss, pass) = membraneCase(seed: 9) { rng in
+            [.appendInput(features: 3), .linear(LinearLayer(inputs: 5, outputs: 2, synapses: .float, bias: true, rng: &rng))]
+        }
+        let steps = 5, batch = 2
         XCTAssertEqual(pass.output.cols, 2)
         // The readout's input rows are [membrane | x]: its gradient on the input columns is Σ x·w exactly.
         let grads = net.backward(pass, outputGradient: Matrix(rows: steps * batch, cols: 2, values: w), steps: steps, batch: batch)
