@@ -20,6 +20,8 @@ public struct ExperimentData: Sendable {
     public var normalization: InputNormalization?
     /// Seconds between the recording's samples as used (recorded data; nil for generated or binary data).
     public var samplePeriod: Double?
+    /// The random-kernel front end, when the config asks for one (its seed and draws are in run.json).
+    public var kernels: DilatedKernels?
     /// What was chosen for the user (derived sample period, constant channels): logged and kept in run.json.
     public var notes: [String] = []
 
@@ -82,10 +84,20 @@ public struct ExperimentData: Sendable {
             out.notes = notes
         }
         try out.checkFinite()
+        let recorded = out.channels
         if !c.delayDifferences.isEmpty {
             let front = DelayDifferences(delays: c.delayDifferences)
             out.transformSplits(front.apply)
             out.channels = front.channels(from: out.channels)
+        }
+        if c.randomKernels > 0 {
+            // Dilations scaled to the median training series, after any stretching to the coarse grid.
+            let lengths = out.train.samples.map(\.steps).sorted()
+            let bank = DilatedKernels(count: c.randomKernels, sourceChannels: recorded, length: lengths[lengths.count / 2],
+                                      seed: c.kernelSeed ?? c.dataSeed)
+            out.transformSplits(bank.apply)
+            out.channels = bank.channels(from: out.channels)
+            out.kernels = bank
         }
         if c.normalize {
             // Fitted on the training split only, after the selection split is taken out of it.

@@ -13,6 +13,13 @@ struct ReadoutFit {
     var features: Matrix
     var targets: [Float]
 
+    /// A fit over given features (one row per step) and 0/1 targets (`features.rows × keys`, row-major).
+    init(features: Matrix, targets: [Float]) {
+        precondition(features.rows == 0 || targets.count % features.rows == 0, "targets must be rows × keys")
+        self.features = features
+        self.targets = targets
+    }
+
     /// Runs the network over `batches` and keeps the readout's input at every counted step.
     init(network: Network, batches: [Trainer.Batch], warmup: Int, rng: inout SeededRandom) {
         let readout = network.layers.count - 1

@@ -559,6 +559,11 @@ public struct Trainer {
                                       "scale": n.scale, "constant_channels": n.constantChannels]
         }
         if let p = data.samplePeriod { input["sample_period_s"] = p }
+        if let k = data.kernels {
+            input["random_kernels"] = ["count": k.kernels.count, "source_channels": k.sourceChannels,
+                                       "stream": "SeededRandom(seed: \(k.seed)).derived(0x4B45524E)",
+                                       "dilations": k.kernels.map(\.dilation), "taps": k.kernels.map(\.weights.count)]
+        }
         if !data.notes.isEmpty { input["notes"] = data.notes }
         if !input.isEmpty { record["input"] = input }
         record["restore_best"] = config.restoreBest

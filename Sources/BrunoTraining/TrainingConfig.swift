@@ -38,6 +38,10 @@ public struct TrainingConfig: Sendable {
     public var normalize = false
     /// Delays [coarse steps] of the difference front end (`[data] delay_differences`, `DelayDifferences`).
     public var delayDifferences: [Int] = []
+    /// Random dilated kernels per recorded channel (`[data] random_kernels`, 0: none; `DilatedKernels`).
+    public var randomKernels = 0
+    /// Seed of the kernel bank (`[data] kernel_seed`; default: the data seed).
+    public var kernelSeed: UInt64?
     public var maxSequences: Int?
 
     // [network]
@@ -199,7 +203,7 @@ public struct TrainingConfig: Sendable {
         }
         if let d = try top.subtable("data", allowed: ["kind", "train_per_class", "valid_per_class", "test_per_class", "seed", "steps", "taxel_rows",
                                                    "taxel_columns", "path", "test_path", "valid_fraction", "sample_period", "max_sequences",
-                                                   "normalize", "delay_differences"]) {
+                                                   "normalize", "delay_differences", "random_kernels", "kernel_seed"]) {
             let kind = try d.string("kind", default: "braille")
             guard let k = DataKind(rawValue: kind) else { throw d.error("kind", "one of braille, jsb, uea (got '\(kind)')") }
             data = k
@@ -218,6 +222,8 @@ public struct TrainingConfig: Sendable {
             guard n == "channel" || n == "none" else { throw d.error("normalize", "channel or none (got '\(n)')") }
             normalize = n == "channel"
             if d.table["delay_differences"] != nil { delayDifferences = try d.ints("delay_differences", in: 1...100_000) }
+            randomKernels = try d.int("random_kernels", default: 0, in: 0...10_000)
+            if d.table["kernel_seed"] != nil { kernelSeed = UInt64(try d.int("kernel_seed", default: 0, in: 0...Int.max)) }
             if d.table["max_sequences"] != nil { maxSequences = try d.int("max_sequences", default: 0, in: 1...Int.max) }
             if data != .braille && dataPath == nil { throw ProtocolError(file: file, "[data] kind = \(kind) needs 'path'") }
             if data == .uea && testPath == nil { throw ProtocolError(file: file, "[data] kind = uea needs 'test_path' (the _TEST.ts file)") }
