@@ -78,4 +78,42 @@ final class InputNormalizationTests: XCTestCase {
             XCTAssertEqual(row, [x0, x1, x0 - Float(back1 * back1), x1 + Float(back1), x0 - Float(back3 * back3), x1 + Float(back3)], "step \(t)")
         }
     }
+
+    func testDilatedKernelsAreCausalTappedDelayLinesDrawnFromTheirSeed() {
+        let bank = DilatedKernels(count: 12, sourceChannels: 1, length: 200, seed: 5)
+        // Same seed, same bank; another seed, another bank.
+        XCTAssertEqual(bank, DilatedKernels(count: 12, sourceChannels: 1, length: 200, seed: 5))
+        XCTAssertNotEqual(bank.kernels, DilatedKernels(count: 12, sourceChannels: 1, length: 200, seed: 6).kernels)
+        for k in bank.kernels {
+            XCTAssertTrue([7, 9, 11].contains(k.weights.count))
+            XCTAssertEqual(Double(k.weights.reduce(0, +)), 0, accuracy: 1e-5, "weights centred")
+            // The widest kernel spans at most the typical length.
+            XCTAssertLessThanOrEqual((k.weights.count - 1) * k.dilation, 199)
+            XCTAssertGreaterThanOrEqual(k.dilation, 1)
+        }
+        XCTAssertGreaterThan(Set(bank.kernels.map(\.dilation)).count, 2, "many time scales")
+        // An impulse at t0 on channel 0 (channel 1 is another input the bank does not read): kernel k's output is
+        // its weight j at t0 + j·d, zero elsewhere — and a constant input gives 0 (centred weights).
+        let steps = 200, t0 = 40
+        var values = [Float](repeating: 0, count: steps * 2)
+        values[t0 * 2] = 1
+        for t in 0..<steps { values[t * 2 + 1] = 3 }
+        let set = SequenceDataset(name: "k", channels: 2, classes: ["a"], samples: [.init(values: values, steps: steps, label: 0)])
+        let out = bank.apply(to: set)
+        XCTAssertEqual(out.channels, 2 + 12)
+        let v = out.samples[0].values
+        for (k, kernel) in bank.kernels.enumerated() {
+            for t in 0..<steps {
+                var expected: Float = 0
+                for (j, w) in kernel.weights.enumerated() where t - j * kernel.dilation == t0 { expected = w }
+                XCTAssertEqual(v[t * 14 + 2 + k], expected, accuracy: 1e-6, "kernel \(k), step \(t)")
+            }
+        }
+        for t in 0..<steps { XCTAssertEqual(Array(v[(t * 14)..<(t * 14 + 2)]), [values[t * 2], 3], "own channels kept") }
+        let flat = SequenceDataset(name: "c", channels: 1, classes: ["a"],
+                                   samples: [.init(values: [Float](repeating: 2.5, count: 50), steps: 50, label: 0)])
+        for x in bank.apply(to: flat).samples[0].values.enumerated() where x.offset % 13 != 0 {
+            XCTAssertEqual(x.element, 0, accuracy: 1e-5)
+        }
+    }
 }

@@ -13,7 +13,7 @@ final class ReadoutFitTests: XCTestCase {
     {
         var rng = SeededRandom(seed: seed)
         var w = Matrix(rows: features, cols: keys)
-        for i in w.values.indices { w.values[i] = Float(2 * rng.normal()) }
+        for i in w.values.indices { w.values[i] = Float(rng.normal()) }
         let b = (0..<keys).map { _ in Float(rng.normal() - 1) }
         var x = Matrix(rows: rows, cols: features)
         for i in x.values.indices { x.values[i] = rng.uniform() < 0.3 ? 1 : 0 }
@@ -53,20 +53,20 @@ final class ReadoutFitTests: XCTestCase {
     }
 
     func testFitRecoversAPlantedLogisticRegression() {
-        let (fit, planted, plantedBias) = Self.planted(rows: 4000, features: 6, keys: 4, seed: 21)
+        let (fit, planted, plantedBias) = Self.planted(rows: 3000, features: 4, keys: 2, seed: 21)
         var rng = SeededRandom(seed: 22)
-        let start = LinearLayer(inputs: 6, outputs: 4, synapses: .float, bias: true, rng: &rng)
-        let (layer, before, after) = fit.fit(start, steps: 600, learningRate: 0.05)
+        let start = LinearLayer(inputs: 4, outputs: 2, synapses: .float, bias: true, rng: &rng)
+        let (layer, before, after) = fit.fit(start, steps: 800, learningRate: 0.05)
         let atPlanted = fit.nll(planted, plantedBias).nll
         XCTAssertEqual(before, fit.nll(start.weights, start.bias).nll, accuracy: 1e-9, "before = the start's NLL")
         XCTAssertLessThan(after, before - 0.1, "the fit lowers the NLL")
-        // The maximum-likelihood fit on 4,000 draws sits at or just below the generating model's NLL.
+        // The maximum-likelihood fit on 3,000 draws sits at or just below the generating model's NLL.
         XCTAssertLessThan(after, atPlanted + 0.005)
         XCTAssertGreaterThan(after, atPlanted - 0.05)
-        // And its weights are the planted ones up to sampling error (σ ≈ 0.1 here).
+        // And its weights are the planted ones up to sampling error (σ ≈ 0.1 here, 0.35 is ≥ 3σ).
         for i in planted.values.indices {
-            XCTAssertEqual(layer.weights.values[i], planted.values[i], accuracy: 0.4, "w[\(i)]")
+            XCTAssertEqual(layer.weights.values[i], planted.values[i], accuracy: 0.35, "w[\(i)]")
         }
-        for q in plantedBias.indices { XCTAssertEqual(layer.bias[q], plantedBias[q], accuracy: 0.4, "b[\(q)]") }
+        for q in plantedBias.indices { XCTAssertEqual(layer.bias[q], plantedBias[q], accuracy: 0.35, "b[\(q)]") }
     }
 }
