@@ -38,6 +38,9 @@ final class RecordedDataTests: XCTestCase {
             XCTAssertEqual(c.data, .uea, name)
             XCTAssertTrue(c.normalize && c.encodingOnOff && c.restoreBest && c.balancedBatches && c.cosine != nil, name)
             XCTAssertFalse(c.delayDifferences.isEmpty, name)
+            // Every encoder block reads one channel: 8 per channel after the front end.
+            let channels = 1 + c.delayDifferences.count + c.randomKernels
+            XCTAssertTrue(c.randomKernels == 0 || c.encoding == 8 * channels, "\(name): \(c.encoding) encoders, \(channels) channels")
             XCTAssertEqual(c.loss, .countMembrane, name)
             XCTAssertTrue(c.dataPath!.lastPathComponent.hasSuffix("_TRAIN.ts") && c.testPath!.lastPathComponent.hasSuffix("_TEST.ts"), name)
         }
@@ -176,6 +179,11 @@ final class RecordedDataTests: XCTestCase {
         let mean = try XCTUnwrap((input["normalization"] as? [String: Any])?["mean"] as? [Double])
         XCTAssertEqual(mean[0], 20, accuracy: 0.5)
         XCTAssertEqual(input["sample_period_s"] as? Double, 5e-3)
+        // The example's front end: the series, 4 delay differences and 50 random kernels, described in run.json.
+        XCTAssertEqual(t.data.channels, 1 + 4 + 50)
+        let kernels = try XCTUnwrap(input["random_kernels"] as? [String: Any])
+        XCTAssertEqual(kernels["count"] as? Int, 50)
+        XCTAssertEqual((kernels["dilations"] as? [Int])?.count, 50)
         // best.json holds the epoch of the best selection accuracy; readers of the run folder get it.
         let best = try XCTUnwrap(Trainer.readBest(of: out, configSHA256: SHA256.hex(Data(config.resolvedText.utf8))))
         let figures = history.map { Trainer.selectionFigure(Trainer.Evaluation(loss: $0.validLoss, accuracy: $0.validAccuracy, nll: nil, spikesPerSample: [:])) }
@@ -183,5 +191,8 @@ final class RecordedDataTests: XCTestCase {
         var reader = try Trainer(config: try TrainingConfig.load(out.appendingPathComponent("config.toml")))
         XCTAssertEqual(try reader.loadCheckpoint(from: out), best.epoch)
         XCTAssertEqual(reader.network.parameters, best.parameters)
+        // Whoever reopens the run (evaluate, validate, export) sees the same inputs: same kernels, same statistics.
+        XCTAssertEqual(reader.data.kernels, t.data.kernels)
+        XCTAssertEqual(reader.data.test.samples.map(\.values), t.data.test.samples.map(\.values))
     }
 }
