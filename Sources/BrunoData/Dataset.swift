@@ -36,6 +36,31 @@ public struct SequenceDataset: Sendable, Equatable {
     }
 
     public var count: Int { samples.count }
+
+    /// The median sample length [steps] (0 for an empty set).
+    public var medianSteps: Int {
+        let lengths = samples.map(\.steps).sorted()
+        return lengths.isEmpty ? 0 : lengths[lengths.count / 2]
+    }
+
+    /// The same samples with `derived` channels after their own: `fill(sample, t, &values, base)` writes step t's
+    /// derived values at `values[base..<base + derived]` (the sample's own channels are already copied before
+    /// `base`). The shared loop of the fixed front ends (`DelayDifferences`, `DilatedKernels`).
+    public func appendingChannels(_ derived: Int, _ fill: (Sample, Int, inout [Float], Int) -> Void) -> SequenceDataset {
+        let c = channels, out = c + derived
+        var result = self
+        result.channels = out
+        for i in result.samples.indices {
+            let s = samples[i]
+            var v = [Float](repeating: 0, count: s.steps * out)
+            for t in 0..<s.steps {
+                for ch in 0..<c { v[t * out + ch] = s.values[t * c + ch] }
+                fill(s, t, &v, t * out + c)
+            }
+            result.samples[i].values = v
+        }
+        return result
+    }
 }
 
 /// A data file that cannot be used, with where and why.

@@ -22,23 +22,11 @@ public struct DelayDifferences: Sendable, Equatable, Codable {
     public func channels(from c: Int) -> Int { c * (1 + delays.count) }
 
     public func apply(to set: SequenceDataset) -> SequenceDataset {
-        let c = set.channels, out = channels(from: c)
-        var result = set
-        result.channels = out
-        for i in result.samples.indices {
-            let s = set.samples[i]
-            var v = [Float](repeating: 0, count: s.steps * out)
-            for t in 0..<s.steps {
-                for ch in 0..<c {
-                    let x = s.values[t * c + ch]
-                    v[t * out + ch] = x
-                    for (k, d) in delays.enumerated() {
-                        v[t * out + c + k * c + ch] = x - s.values[max(0, t - d) * c + ch]
-                    }
-                }
+        let c = set.channels
+        return set.appendingChannels(delays.count * c) { s, t, v, base in
+            for (k, d) in delays.enumerated() {
+                for ch in 0..<c { v[base + k * c + ch] = s.values[t * c + ch] - s.values[max(0, t - d) * c + ch] }
             }
-            result.samples[i].values = v
         }
-        return result
     }
 }

@@ -52,28 +52,24 @@ public struct DilatedKernels: Sendable, Equatable, Codable {
     /// c + k·sourceChannels + s.
     public func channels(from c: Int) -> Int { c + kernels.count * sourceChannels }
 
+    /// `stream` as written in run.json's description of the draws.
+    public var streamDescription: String {
+        "SeededRandom(seed: \(seed)).derived(0x" + String(Self.stream, radix: 16, uppercase: true) + ")"
+    }
+
     public func apply(to set: SequenceDataset) -> SequenceDataset {
-        let c = set.channels, out = channels(from: c), src = sourceChannels
+        let c = set.channels, src = sourceChannels
         precondition(c >= src, "the bank reads \(src) channel(s); the series has \(c)")
-        var result = set
-        result.channels = out
-        for i in result.samples.indices {
-            let s = set.samples[i]
-            var v = [Float](repeating: 0, count: s.steps * out)
-            for t in 0..<s.steps {
-                for ch in 0..<c { v[t * out + ch] = s.values[t * c + ch] }
-                for (k, kernel) in kernels.enumerated() {
-                    for ch in 0..<src {
-                        var y: Float = 0
-                        for (j, w) in kernel.weights.enumerated() {
-                            y += w * s.values[max(0, t - j * kernel.dilation) * c + ch]
-                        }
-                        v[t * out + c + k * src + ch] = y
+        return set.appendingChannels(kernels.count * src) { s, t, v, base in
+            for (k, kernel) in kernels.enumerated() {
+                for ch in 0..<src {
+                    var y: Float = 0
+                    for (j, w) in kernel.weights.enumerated() {
+                        y += w * s.values[max(0, t - j * kernel.dilation) * c + ch]
                     }
+                    v[base + k * src + ch] = y
                 }
             }
-            result.samples[i].values = v
         }
-        return result
     }
 }

@@ -63,8 +63,7 @@ public struct ExperimentData: Sendable {
             if c.samplePeriod == nil {
                 // One file sample per coarse step, stretched until the median recording spans `minimumSteps`
                 // steps: a 24-sample series over 24 ms gives the neurons too few steps to integrate it.
-                let lengths = train.samples.map(\.steps).sorted()
-                let median = lengths[lengths.count / 2]
+                let median = train.medianSteps
                 let stretch = max(1, Int((Double(ExperimentData.minimumSteps) / Double(max(median, 1))).rounded(.up)))
                 options.samplePeriod = Double(stretch) * grid
                 if stretch > 1 { train = try UEATimeSeries.load(c.dataPath!, options: options) }
@@ -92,8 +91,7 @@ public struct ExperimentData: Sendable {
         }
         if c.randomKernels > 0 {
             // Dilations scaled to the median training series, after any stretching to the coarse grid.
-            let lengths = out.train.samples.map(\.steps).sorted()
-            let bank = DilatedKernels(count: c.randomKernels, sourceChannels: recorded, length: lengths[lengths.count / 2],
+            let bank = DilatedKernels(count: c.randomKernels, sourceChannels: recorded, length: out.train.medianSteps,
                                       seed: c.kernelSeed ?? c.dataSeed)
             out.transformSplits(bank.apply)
             out.channels = bank.channels(from: out.channels)

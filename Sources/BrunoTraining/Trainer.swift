@@ -561,7 +561,7 @@ public struct Trainer {
         if let p = data.samplePeriod { input["sample_period_s"] = p }
         if let k = data.kernels {
             input["random_kernels"] = ["count": k.kernels.count, "source_channels": k.sourceChannels,
-                                       "stream": "SeededRandom(seed: \(k.seed)).derived(0x4B45524E)",
+                                       "stream": k.streamDescription,
                                        "dilations": k.kernels.map(\.dilation), "taps": k.kernels.map(\.weights.count)]
         }
         if !data.notes.isEmpty { input["notes"] = data.notes }
