@@ -51,13 +51,20 @@ let package = Package(
         ]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
+        // The FeLIF fine forward in Float32 on 64-lane blocks, one source compiled twice: for AVX2 + FMA and for
+        // AVX-512 (the second directory holds a symbolic link to the first's file); BrunoTraining picks one at run
+        // time from the CPU's flags (`FineLoopKernel`).
+        .target(name: "BrunoFineLoop",
+                swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]),
+        .target(name: "BrunoFineLoopAVX512",
+                swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Xcc", "-mprefer-vector-width=512"], .when(platforms: [.linux]))]),
         // Training engine: batched layers (Linear, RRAM-quantized Linear, LIF, FeLIF with BRUNO/BPTT), losses,
         // optimisers, configs, checkpoints. Compiled for AVX2 + FMA: without a CPU target, SIMD fused
         // multiply-adds become per-lane library calls (see docs/training.md).
         .target(
             name: "BrunoTraining",
             dependencies: ["BrunoSupport", "BrunoSurrogates", "BrunoDevices", "BrunoData", "BrunoCalibration",
-                           .product(name: "TOMLKit", package: "TOMLKit")],
+                           "BrunoFineLoop", "BrunoFineLoopAVX512", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]
         ),
         // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.

@@ -214,6 +214,7 @@ extension Network {
             var layer = FeLIFLayer(neurons: outputs, surrogate: surrogate, variation: c.felifVariation, rng: &devices,
                                    stepping: c.stepping, inputScale: c.inputScale)
             layer.exponentialIntegrator = c.exponentialIntegrator
+            layer.precision = c.finePrecision
             layers.append(.felif(layer, output: c.felifOutput))
         }
         if c.readout {

@@ -1,4 +1,5 @@
 import BrunoDevices
+import BrunoFineLoop
 import BrunoSupport
 import BrunoSurrogates
 
@@ -22,6 +23,8 @@ public struct FeLIFLayer: Sendable {
     /// Advance the fine forward with `FeLIFLanes.exponential` instead of Euler (BRUNO and coarse-only only: the
     /// BPTT modes differentiate Euler sub-steps).
     public var exponentialIntegrator = false
+    /// The fine forward's arithmetic (BRUNO and coarse-only; the BPTT modes always run Double).
+    public var precision = FinePrecision.float64
 
     public var neurons: Int { devices.count }
 
@@ -87,6 +90,10 @@ public struct FeLIFLayer: Sendable {
         let mode = stepping.mode, h = stepping.fineStep, hc = stepping.coarseStep
         let exponential = exponentialIntegrator
         precondition(!exponential || mode == .bruno || mode == .coarseOnly, "the exponential integrator is a forward option of BRUNO")
+        if precision == .float32 && (mode == .bruno || mode == .coarseOnly) {
+            forwardFloat32(&tape, lanes: lanes)
+            return tape
+        }
         let currents = tape.currents
         tape.v.withUnsafeMutableBufferPointer { vb in
         tape.p.withUnsafeMutableBufferPointer { pb in
@@ -148,6 +155,33 @@ public struct FeLIFLayer: Sendable {
             }
         }}}}}}
         return tape
+    }
+
+    /// The BRUNO (or coarse-only) forward in Float32 on 64-lane blocks, on both cores (`FineLoopKernel`).
+    private func forwardFloat32(_ tape: inout Tape, lanes: Int) {
+        let width = FeLIFFloatBlock.width, blocks = (lanes + width - 1) / width, kernel = FineLoopKernel.selected
+        let coefficients = FineLoopKernel.coefficients(devices, lanes: lanes)
+        let currents = tape.currents.map { Float($0) }
+        let coarse = stepping.mode == .coarseOnly
+        let subSteps = coarse ? 1 : stepping.fineSteps
+        let h = Float(coarse ? stepping.coarseStep : stepping.fineStep), steps = tape.steps
+        let exponential = exponentialIntegrator
+        coefficients.withUnsafeBufferPointer { cb in
+        currents.withUnsafeBufferPointer { ib in
+        tape.v.withUnsafeMutableBufferPointer { vb in
+        tape.p.withUnsafeMutableBufferPointer { pb in
+        tape.spikes.withUnsafeMutableBufferPointer { sb in
+            let io = UncheckedBox((cb.baseAddress!, ib.baseAddress!, vb.baseAddress!, pb.baseAddress!, sb.baseAddress!))
+            Parallel.forEachRange(blocks) { range in
+                let (c, i, v, p, s) = io.value
+                for b in range {
+                    let lo = b * width
+                    kernel.run(coefficients: c + b * 16 * width, lo: lo, count: min(width, lanes - lo), lanes: lanes,
+                               steps: steps, subSteps: subSteps, subStep: h, exponential: exponential, currents: i,
+                               v: v, p: p, spikes: s)
+                }
+            }
+        }}}}}
     }
 
     /// dL/d(input) `[T][B][N]` from dL/d(spike) and optionally dL/d(membrane) of every step.

@@ -93,6 +93,8 @@ public struct TrainingConfig: Sendable {
         return s
     }()
     public var exponentialIntegrator = false
+    /// `[felif] precision`: the fine forward's arithmetic (`FinePrecision`).
+    public var finePrecision = FinePrecision.float64
 
     // [optimizer]
     public var optimizer = Optimizer.Kind.adamax
@@ -280,7 +282,8 @@ public struct TrainingConfig: Sendable {
             // Device-to-device spread as a relative standard deviation: beyond 0.5, sampled parameters go negative.
             felifVariation = try d.double("felif_variation", default: 0.02, in: 0...0.5)
         }
-        if let f = try top.subtable("felif", allowed: ["mode", "fine_steps", "coarse_step", "spike_gradient", "slope", "detach_tau", "integrator", "coarse_gradient"]) {
+        if let f = try top.subtable("felif", allowed: ["mode", "fine_steps", "coarse_step", "spike_gradient", "slope", "detach_tau", "integrator", "coarse_gradient",
+                                                           "precision"]) {
             let m = try f.string("mode", default: "bruno")
             let modes = ["bruno": FeLIFMode.bruno, "bptt": .bptt, "bptt_checkpointed": .bpttCheckpointed, "coarse_only": .coarseOnly]
             guard let mode = modes[m] else { throw f.error("mode", "one of bruno, bptt, bptt_checkpointed, coarse_only (got '\(m)')") }
@@ -303,6 +306,14 @@ public struct TrainingConfig: Sendable {
             exponentialIntegrator = i == "exponential"
             if exponentialIntegrator && (stepping.mode == .bptt || stepping.mode == .bpttCheckpointed) {
                 throw ProtocolError(file: file, "[felif] integrator = exponential is a forward option of bruno mode; fine-grid BPTT differentiates the Euler sub-steps")
+            }
+            let precision = try f.string("precision", default: "float64")
+            guard let fp = FinePrecision(rawValue: precision) else {
+                throw f.error("precision", "float32 or float64 (got '\(precision)')")
+            }
+            finePrecision = fp
+            if fp == .float32 && (stepping.mode == .bptt || stepping.mode == .bpttCheckpointed) {
+                throw ProtocolError(file: file, "[felif] precision = float32 is a forward option of bruno and coarse_only; fine-grid BPTT stores and differentiates Double sub-steps")
             }
         }
         if let o = try top.subtable("optimizer", allowed: ["kind", "learning_rate", "plateau_factor", "plateau_patience", "min_learning_rate",

@@ -12,6 +12,7 @@ enum StepProfile {
         var overrides = ["run.batch=128"]
         // FAST_NOISE=1: the ziggurat read/programming noise (`[network] fast_noise`).
         if ProcessInfo.processInfo.environment["FAST_NOISE"] == "1" { overrides.append("network.fast_noise=true") }
+        if let p = ProcessInfo.processInfo.environment["PRECISION"], variant != "lif" { overrides.append("felif.precision=\"\(p)\"") }
         if variant == "lif" { overrides.append("network.output=\"lif\"") } else { overrides.append("felif.fine_steps=\(Int(variant.dropFirst(5))!)") }
         let c = try TrainingConfig.load(root.appendingPathComponent("experiments/braille-synthetic.toml"), overrides: overrides)
         let data = try ExperimentData.load(c)
@@ -68,7 +69,7 @@ enum StepProfile {
                     let tape = timed("fwd \(i) FeLIF") { f.forward(a.values, steps: steps, batch: batch) }
                     a = Matrix(rows: a.rows, cols: a.cols, values: tape.spikes)
                     tapes.append(.felif(tape))
-                case .recurrentLIF: fatalError("not in the Braille network")
+                default: fatalError("not in the Braille network: \(layer)")
                 }
             }
             let l = timed("loss") { Loss.spikeCountCrossEntropy(spikes: a.values, steps: steps, batch: batch, classes: 27, labels: samples.map { $0.label! }) }

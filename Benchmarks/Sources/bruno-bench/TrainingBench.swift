@@ -35,6 +35,8 @@ enum TrainingBench {
         var overrides = ["run.batch=128"]
         // FAST_NOISE=1: the ziggurat read/programming noise (`[network] fast_noise`).
         if ProcessInfo.processInfo.environment["FAST_NOISE"] == "1" { overrides.append("network.fast_noise=true") }
+        // PRECISION=float32|float64: the fine forward's arithmetic (`[felif] precision`; default: the config's).
+        if let p = ProcessInfo.processInfo.environment["PRECISION"], variant != "lif" { overrides.append("felif.precision=\"\(p)\"") }
         switch variant {
         case "lif": overrides.append("network.output=\"lif\"")
         default: overrides.append("felif.fine_steps=\(Int(variant.dropFirst(5))!)")   // "felif1000"

@@ -9,6 +9,10 @@ do {
     if which == "felif-step" { try TrainingBench.child(Array(CommandLine.arguments.dropFirst(2))); exit(0) }
     if which == "gemm-blas" { GemmBench.blasChild(Int(CommandLine.arguments[2])!); exit(0) }
     if which == "braille-profile" { try StepProfile.run(CommandLine.arguments[2]); exit(0) }
+    if which == "fine-loop" {
+        try FineLoopBench.run(Int(CommandLine.arguments[2])!, reps: Int(CommandLine.arguments.dropFirst(3).first ?? "5")!)
+        exit(0)
+    }
     if which == "braille-step" { try TrainingBench.brailleChild(CommandLine.arguments[2]); exit(0) }
     if which == "all" || which == "spice" { try await SpiceBench.run() }
     if which == "all" || which == "devices" { try DeviceBench.run() }
