@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
         .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
-        .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
+        .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoFineLoop", "BrunoFineLoopAVX512", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
         .testTarget(name: "BrunoEnergyTests", dependencies: ["BrunoEnergy", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices",
                                                          "BrunoSupport", "BrunoCalibration"]),
         .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration"]),

@@ -28,22 +28,24 @@ public enum FeLIFFloatBlock {
     /// Runs lanes `lo ..< lo + count` of a layer with `lanes` lanes through `steps` coarse steps of `subSteps`
     /// sub-steps of `subStep` seconds each (a lane freezes once its membrane reaches threshold; the block leaves
     /// the sub-step loop when every lane froze). `v`, `p` are `[steps + 1][lanes]` (row 0 read as the initial
-    /// state), `spikes` `[steps][lanes]`, `currents` `[steps][lanes]` in amperes.
+    /// state), `spikes` `[steps][lanes]`, `currents` `[steps][lanes]` in amperes; `executed`, if given, gets how
+    /// many sub-steps each lane ran in each step before it froze (`[steps][lanes]`, as the Double BPTT tape's
+    /// `executed`: the threshold crossing is sub-step `executed − 1`).
     public static func run(
         coefficients: UnsafePointer<Float>, lo: Int, count: Int, lanes: Int, steps: Int, subSteps: Int,
         subStep h: Float, exponential: Bool, currents: UnsafePointer<Float>,
         v vOut: UnsafeMutablePointer<Double>, p pOut: UnsafeMutablePointer<Double>,
-        spikes: UnsafeMutablePointer<Float>
+        spikes: UnsafeMutablePointer<Float>, executed: UnsafeMutablePointer<Int32>? = nil
     ) {
         precondition(count > 0 && count <= width, "a block holds 1…\(width) lanes")
         let n = width
         // Working rows: membrane and polarization (block state), their fine copies, current, still-running flag
         // (1 or 0), previous spike.
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: 7 * n)
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: 8 * n)
         defer { rows.deallocate() }
-        rows.initialize(repeating: 0, count: 7 * n)
+        rows.initialize(repeating: 0, count: 8 * n)
         let v = rows, p = rows + n, fv = rows + 2 * n, fp = rows + 3 * n, current = rows + 4 * n
-        let active = rows + 5 * n, previous = rows + 6 * n
+        let active = rows + 5 * n, previous = rows + 6 * n, ran = rows + 7 * n
         let k = Coefficients(coefficients)
         for i in 0..<count {
             v[i] = Float(vOut[lo + i])
@@ -57,11 +59,15 @@ public enum FeLIFFloatBlock {
                 fv[i] = v[i]
                 fp[i] = p[i]
                 active[i] = i < count ? 1 : 0
+                ran[i] = 0
             }
             for _ in 0..<subSteps {
-                let live = exponential ? k.exponentialSubStep(fv, fp, current, active, h)
-                    : k.eulerSubStep(fv, fp, current, active, h)
+                let live = exponential ? k.exponentialSubStep(fv, fp, current, active, ran, h)
+                    : k.eulerSubStep(fv, fp, current, active, ran, h)
                 if !live { break }
+            }
+            if let executed {
+                for i in 0..<count { executed[t * lanes + lo + i] = Int32(ran[i]) }
             }
             // Detached reset from the previous step's spike, then this step's spike.
             for i in 0..<n {
@@ -86,14 +92,16 @@ public enum FeLIFFloatBlock {
     ) {
         precondition(v.count == width && p.count == width && current.count == width)
         let k = Coefficients(coefficients)
-        var active = [Float](repeating: 1, count: width)
+        var active = [Float](repeating: 1, count: width), ran = active
         v.withUnsafeMutableBufferPointer { vb in
             p.withUnsafeMutableBufferPointer { pb in
                 current.withUnsafeBufferPointer { cb in
                     active.withUnsafeMutableBufferPointer { ab in
-                        let c = UnsafeMutablePointer(mutating: cb.baseAddress!)
-                        _ = exponential ? k.exponentialSubStep(vb.baseAddress!, pb.baseAddress!, c, ab.baseAddress!, h)
-                            : k.eulerSubStep(vb.baseAddress!, pb.baseAddress!, c, ab.baseAddress!, h)
+                        ran.withUnsafeMutableBufferPointer { rb in
+                            let c = UnsafeMutablePointer(mutating: cb.baseAddress!), a = ab.baseAddress!, r = rb.baseAddress!
+                            _ = exponential ? k.exponentialSubStep(vb.baseAddress!, pb.baseAddress!, c, a, r, h)
+                                : k.eulerSubStep(vb.baseAddress!, pb.baseAddress!, c, a, r, h)
+                        }
                     }
                 }
             }
@@ -135,7 +143,7 @@ private struct Coefficients {
     /// Returns whether any lane is still running.
     @inline(__always) func eulerSubStep(
         _ v: UnsafeMutablePointer<Float>, _ p: UnsafeMutablePointer<Float>, _ current: UnsafeMutablePointer<Float>,
-        _ active: UnsafeMutablePointer<Float>, _ h: Float
+        _ active: UnsafeMutablePointer<Float>, _ ran: UnsafeMutablePointer<Float>, _ h: Float
     ) -> Bool {
         var live: UInt32 = 0
         for i in 0..<FeLIFFloatBlock.width {
@@ -145,6 +153,7 @@ private struct Coefficients {
             let dv = (current[i] - leak(vi, i) - area[i] * dp) * invC[i]
             let vn = clamp(vi.addingProduct(h, dv), vlimit[i]), pn = clamp(pi.addingProduct(h, dp), ps[i])
             let running = active[i] > 0
+            ran[i] += active[i]
             let vNext = running ? vn : vi
             v[i] = vNext
             p[i] = running ? pn : pi
@@ -160,7 +169,7 @@ private struct Coefficients {
     /// One sub-step with the polarization advanced exactly for the field at its start (`FeLIFLanes.exponential`).
     @inline(__always) func exponentialSubStep(
         _ v: UnsafeMutablePointer<Float>, _ p: UnsafeMutablePointer<Float>, _ current: UnsafeMutablePointer<Float>,
-        _ active: UnsafeMutablePointer<Float>, _ h: Float
+        _ active: UnsafeMutablePointer<Float>, _ ran: UnsafeMutablePointer<Float>, _ h: Float
     ) -> Bool {
         var live: UInt32 = 0
         for i in 0..<FeLIFFloatBlock.width {
@@ -170,6 +179,7 @@ private struct Coefficients {
             let pn = clamp(target + (pi - target) * FloatMath.exp(-(switchingRate(e, i) * h)), ps[i])
             let vn = clamp(vi + h * (current[i] - leak(vi, i)) * invC[i] - area[i] * (pn - pi) * invC[i], vlimit[i])
             let running = active[i] > 0
+            ran[i] += active[i]
             let vNext = running ? vn : vi
             v[i] = vNext
             p[i] = running ? pn : pi

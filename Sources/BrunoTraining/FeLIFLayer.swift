@@ -70,22 +70,29 @@ public struct FeLIFLayer: Sendable {
         }
     }
 
+    /// A tape at the resting state (V = 0, P = −Ps) with the input currents, before any step.
+    private func initialTape(_ input: [Float], steps: Int, batch: Int) -> Tape {
+        let n = neurons, lanes = batch * n
+        var tape = Tape(steps: steps, batch: batch,
+                        v: [Double](repeating: 0, count: (steps + 1) * lanes), p: [Double](repeating: 0, count: (steps + 1) * lanes),
+                        spikes: [Float](repeating: 0, count: steps * lanes), currents: input.map { Double($0) * inputScale },
+                        fineV: [], fineP: [], executed: [])
+        for lane in 0..<lanes { tape.p[lane] = -devices[lane % n].saturationPolarization }
+        return tape
+    }
+
     /// Runs `input` (`[T][B][N]`) from the resting state (V = 0, P = −Ps).
     public func forward(_ input: [Float], steps: Int, batch: Int) -> Tape {
         let n = neurons, lanes = batch * n
         precondition(input.count == steps * lanes, "FeLIF layer: input has \(input.count) values, expected T·B·N = \(steps)·\(batch)·\(n)")
         let k = stepping.fineSteps
-        var tape = Tape(steps: steps, batch: batch,
-                        v: [Double](repeating: 0, count: (steps + 1) * lanes), p: [Double](repeating: 0, count: (steps + 1) * lanes),
-                        spikes: [Float](repeating: 0, count: steps * lanes), currents: input.map { Double($0) * inputScale },
-                        fineV: [], fineP: [], executed: [])
+        var tape = initialTape(input, steps: steps, batch: batch)
         let store = stepping.mode == .bptt
         if store {
             tape.fineV = [Double](repeating: 0, count: steps * k * lanes)
             tape.fineP = tape.fineV
             tape.executed = [Int32](repeating: 0, count: steps * lanes)
         }
-        for lane in 0..<lanes { tape.p[lane] = -devices[lane % n].saturationPolarization }
         let chunks = (lanes + 7) / 8
         let mode = stepping.mode, h = stepping.fineStep, hc = stepping.coarseStep
         let exponential = exponentialIntegrator
@@ -159,29 +166,50 @@ public struct FeLIFLayer: Sendable {
 
     /// The BRUNO (or coarse-only) forward in Float32 on 64-lane blocks, on both cores (`FineLoopKernel`).
     private func forwardFloat32(_ tape: inout Tape, lanes: Int) {
-        let width = FeLIFFloatBlock.width, blocks = (lanes + width - 1) / width, kernel = FineLoopKernel.selected
+        var unused: [Int32] = []
+        forwardFloat32(&tape, lanes: lanes, kernel: .selected, executed: &unused)
+    }
+
+    /// Runs the Float32 forward with a chosen build and, if `executed` is not empty (`[T][lanes]`), records how
+    /// many sub-steps each lane ran per step (the tests compare threshold-crossing sub-steps with Double's).
+    func forwardFloat32(_ tape: inout Tape, lanes: Int, kernel: FineLoopKernel, executed: inout [Int32]) {
+        let width = FeLIFFloatBlock.width, blocks = (lanes + width - 1) / width
         let coefficients = FineLoopKernel.coefficients(devices, lanes: lanes)
         let currents = tape.currents.map { Float($0) }
         let coarse = stepping.mode == .coarseOnly
         let subSteps = coarse ? 1 : stepping.fineSteps
         let h = Float(coarse ? stepping.coarseStep : stepping.fineStep), steps = tape.steps
-        let exponential = exponentialIntegrator
+        let exponential = exponentialIntegrator, record = !executed.isEmpty
         coefficients.withUnsafeBufferPointer { cb in
         currents.withUnsafeBufferPointer { ib in
         tape.v.withUnsafeMutableBufferPointer { vb in
         tape.p.withUnsafeMutableBufferPointer { pb in
         tape.spikes.withUnsafeMutableBufferPointer { sb in
-            let io = UncheckedBox((cb.baseAddress!, ib.baseAddress!, vb.baseAddress!, pb.baseAddress!, sb.baseAddress!))
+        executed.withUnsafeMutableBufferPointer { eb in
+            let io = UncheckedBox((cb.baseAddress!, ib.baseAddress!, vb.baseAddress!, pb.baseAddress!, sb.baseAddress!,
+                                   record ? eb.baseAddress : nil))
             Parallel.forEachRange(blocks) { range in
-                let (c, i, v, p, s) = io.value
+                let (c, i, v, p, s, e) = io.value
                 for b in range {
                     let lo = b * width
                     kernel.run(coefficients: c + b * 16 * width, lo: lo, count: min(width, lanes - lo), lanes: lanes,
                                steps: steps, subSteps: subSteps, subStep: h, exponential: exponential, currents: i,
-                               v: v, p: p, spikes: s)
+                               v: v, p: p, spikes: s, executed: e)
                 }
             }
-        }}}}}
+        }}}}}}
+    }
+
+    /// `forward` in Float32 with the given build, and the sub-steps each lane ran per step (`[T][B·N]`).
+    func forwardFloat32RecordingSubSteps(_ input: [Float], steps: Int, batch: Int, kernel: FineLoopKernel)
+        -> (Tape, [Int32])
+    {
+        var layer = self
+        layer.precision = .float64
+        var tape = layer.initialTape(input, steps: steps, batch: batch)
+        var executed = [Int32](repeating: 0, count: steps * batch * neurons)
+        forwardFloat32(&tape, lanes: batch * neurons, kernel: kernel, executed: &executed)
+        return (tape, executed)
     }
 
     /// dL/d(input) `[T][B][N]` from dL/d(spike) and optionally dL/d(membrane) of every step.

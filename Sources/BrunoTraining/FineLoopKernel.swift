@@ -36,16 +36,19 @@ public enum FineLoopKernel: String, Sendable, CaseIterable {
     /// `FeLIFFloatBlock.run` of this build.
     func run(coefficients: UnsafePointer<Float>, lo: Int, count: Int, lanes: Int, steps: Int, subSteps: Int,
              subStep: Float, exponential: Bool, currents: UnsafePointer<Float>, v: UnsafeMutablePointer<Double>,
-             p: UnsafeMutablePointer<Double>, spikes: UnsafeMutablePointer<Float>) {
+             p: UnsafeMutablePointer<Double>, spikes: UnsafeMutablePointer<Float>,
+             executed: UnsafeMutablePointer<Int32>? = nil) {
         switch self {
         case .avx2:
             BrunoFineLoop.FeLIFFloatBlock.run(
                 coefficients: coefficients, lo: lo, count: count, lanes: lanes, steps: steps, subSteps: subSteps,
-                subStep: subStep, exponential: exponential, currents: currents, v: v, p: p, spikes: spikes)
+                subStep: subStep, exponential: exponential, currents: currents, v: v, p: p, spikes: spikes,
+                executed: executed)
         case .avx512:
             BrunoFineLoopAVX512.FeLIFFloatBlock.run(
                 coefficients: coefficients, lo: lo, count: count, lanes: lanes, steps: steps, subSteps: subSteps,
-                subStep: subStep, exponential: exponential, currents: currents, v: v, p: p, spikes: spikes)
+                subStep: subStep, exponential: exponential, currents: currents, v: v, p: p, spikes: spikes,
+                executed: executed)
         }
     }
 

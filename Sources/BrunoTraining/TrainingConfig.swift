@@ -94,7 +94,7 @@ public struct TrainingConfig: Sendable {
     }()
     public var exponentialIntegrator = false
     /// `[felif] precision`: the fine forward's arithmetic (`FinePrecision`).
-    public var finePrecision = FinePrecision.float64
+    public var finePrecision = FinePrecision.float32
 
     // [optimizer]
     public var optimizer = Optimizer.Kind.adamax
@@ -187,6 +187,10 @@ public struct TrainingConfig: Sendable {
     init(_ root: TOMLTable, url: URL) throws {
         let file = url.path
         self.file = url
+        // A run folder's own config.toml (beside its run.json) is being reopened, not a new run configured.
+        let reopening = url.lastPathComponent == "config.toml"
+            && FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("run.json").path)
+        if reopening && root["felif"]?.table?["precision"] == nil { finePrecision = .float64 }
         resolvedText = root.convert(to: .toml)
         let top = try StrictTable(root, path: "top level", file: file,
                                   allowed: ["run", "data", "network", "devices", "felif", "optimizer", "loss", "validation"])
@@ -307,7 +311,10 @@ public struct TrainingConfig: Sendable {
             if exponentialIntegrator && (stepping.mode == .bptt || stepping.mode == .bpttCheckpointed) {
                 throw ProtocolError(file: file, "[felif] integrator = exponential is a forward option of bruno mode; fine-grid BPTT differentiates the Euler sub-steps")
             }
-            let precision = try f.string("precision", default: "float64")
+            // Float32 unless fine-grid BPTT (which stores Double sub-steps) — or a run folder from before the
+            // choice existed (its config.toml has no key: it trained in Double and is reopened in Double).
+            let fallback = reopening || stepping.mode == .bptt || stepping.mode == .bpttCheckpointed ? "float64" : "float32"
+            let precision = try f.string("precision", default: fallback)
             guard let fp = FinePrecision(rawValue: precision) else {
                 throw f.error("precision", "float32 or float64 (got '\(precision)')")
             }
@@ -373,6 +380,11 @@ public struct TrainingConfig: Sendable {
         absolute("devices", "felif_card", felifCard)
         absolute("devices", "rram_card", rramCard)
         if dataPath != nil { absolute("data", "path", dataPath) }
+        // The precision is written into the resolved config, so that a run folder says how it was trained.
+        if !reopening {
+            if root["felif"] == nil { root["felif"] = TOMLTable() }
+            root["felif"]?.table?["precision"] = finePrecision.rawValue
+        }
         if testPath != nil { absolute("data", "test_path", testPath) }
         resolvedText = root.convert(to: .toml)
         if let v = try top.subtable("validation", allowed: ["every", "samples", "layer", "columns", "min_class_agreement", "max_spike_count_error",
