@@ -188,10 +188,38 @@ public struct LinearLayer: Sendable {
                 LinearLayer.addReadNoise(&y.values, variance: v.values, sigma: Float(sigma), stream: rng.next())
             } else {
                 // Sequential Box–Muller draws from the layer's stream, which the committed results were trained with.
-                for i in 0..<y.values.count { y.values[i] += Float(sigma) * v.values[i].squareRoot() * Float(rng.gaussian()) }
+                LinearLayer.addSequentialReadNoise(&y.values, variance: v.values, sigma: Float(sigma), rng: &rng)
             }
         }
         return (y, Tape(input: x, realised: realised, inputIsSparse: sparse))
+    }
+
+    /// y += σ·√v·ξ with ξ the next `y.count` values of `rng.gaussian()`, bit for bit: the uniforms are drawn in
+    /// order on this thread (cheap), the Box–Muller transforms — most of the cost — on all cores.
+    static func addSequentialReadNoise(_ y: inout [Float], variance v: [Float], sigma: Float, rng: inout SeededRandom) {
+        // In chunks of 2¹⁸ values, so the uniforms held at once stay at 4 MB (and each chunk still pays for waking
+        // the other core many times over).
+        let chunk = 1 << 18
+        var u = [Double](repeating: 0, count: min(chunk, y.count)), w = u
+        y.withUnsafeMutableBufferPointer { yp in
+            v.withUnsafeBufferPointer { vp in
+                u.withUnsafeMutableBufferPointer { ub in
+                    w.withUnsafeMutableBufferPointer { wb in
+                        for lo in stride(from: 0, to: yp.count, by: chunk) {
+                            let n = min(chunk, yp.count - lo)
+                            rng.gaussianUniforms(count: n, u: ub.baseAddress!, v: wb.baseAddress!)
+                            let io = UncheckedBox((yp, vp, ub, wb))
+                            Parallel.forEachRange(n, minimumPerWorker: 4096) { range in
+                                let (yp, vp, ub, wb) = io.value
+                                for i in range {
+                                    yp[lo + i] += sigma * vp[lo + i].squareRoot() * Float(SeededRandom.boxMuller(ub[i], wb[i]))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Values per noise chunk: each chunk draws from its own sub-stream of `stream`, so the noise is the same

@@ -54,6 +54,20 @@ final class SynapseAndOptimizerTests: XCTestCase {
         XCTAssertEqual(st, [1, 0])
     }
 
+    func testParallelBoxMullerReadNoiseIsTheSequentialStreamBitForBit() {
+        // Enough values for several chunks of the parallel transform and a partial last one.
+        let n = (1 << 18) * 2 + 12_345
+        var source = SeededRandom(seed: 21)
+        let variance = (0..<n).map { _ in Float(source.uniform() * 4) }
+        var expected = (0..<n).map { _ in Float(source.uniform() - 0.5) }
+        var y = expected
+        var sequential = SeededRandom(seed: 5), parallel = sequential
+        for i in 0..<n { expected[i] += Float(0.1) * variance[i].squareRoot() * Float(sequential.gaussian()) }
+        LinearLayer.addSequentialReadNoise(&y, variance: variance, sigma: 0.1, rng: &parallel)
+        XCTAssertEqual(y, expected)
+        XCTAssertEqual(parallel.next(), sequential.next(), "the stream continues where gaussian() left it")
+    }
+
     func testReadNoiseHasTheVarianceOfIndependentReads() {
         var rng = SeededRandom(seed: 3)
         let card = RRAMSynapse(levels: (0..<8).map { .init(conductance: Double($0 + 1) * 1e-5, deviceSpread: 0, cycleSpread: 0) }, readVoltage: 0.2, nonlinearity: 0.25)

@@ -12,8 +12,12 @@ enum TrainingBench {
         var rng = SeededRandom(seed: 1)
         // The reference's scaling network: Linear(32→64) → FeLIF(64), input currents from random inputs.
         let linear = LinearLayer(inputs: 32, outputs: 64, synapses: .float, bias: true, rng: &rng)
-        let felif = FeLIFLayer(neurons: 64, surrogate: .reference, variation: 0.02, rng: &rng,
+        var felif = FeLIFLayer(neurons: 64, surrogate: .reference, variation: 0.02, rng: &rng,
                                stepping: .init(fineSteps: k, mode: mode), inputScale: 1e-9)
+        // BRUNO in the training default's precision (Float32; PRECISION=float64 for Double); BPTT is always Double.
+        if mode == .bruno || mode == .coarseOnly {
+            felif.precision = FinePrecision(rawValue: ProcessInfo.processInfo.environment["PRECISION"] ?? "float32") ?? .float32
+        }
         let net = Network(inputs: 32, layers: [.linear(linear), .felif(felif, output: .spikes)])
         let x = (0..<(steps * batch * 32)).map { _ in Float(rng.uniform()) }
         var stored = 0
