@@ -52,6 +52,17 @@ public enum FineLoopKernel: String, Sendable, CaseIterable {
         }
     }
 
+    /// `GaussianBlock.addNoise` of this build.
+    func addNoise(_ y: UnsafeMutablePointer<Float>, variance: UnsafePointer<Float>, u: UnsafePointer<Double>,
+                  v: UnsafePointer<Double>, count: Int, sigma: Float) {
+        switch self {
+        case .avx2:
+            BrunoFineLoop.GaussianBlock.addNoise(y, variance: variance, u: u, v: v, count: count, sigma: sigma)
+        case .avx512:
+            BrunoFineLoopAVX512.GaussianBlock.addNoise(y, variance: variance, u: u, v: v, count: count, sigma: sigma)
+        }
+    }
+
     /// Each block's per-lane coefficients in `FeLIFFloatBlock`'s layout (`coefficientNames`), padding lanes
     /// repeating the block's first device so they stay finite.
     static func coefficients(_ devices: [FeLIFSurrogate], lanes: Int) -> [Float] {

@@ -187,15 +187,18 @@ public struct LinearLayer: Sendable {
             if case .rram(let r) = synapses, r.fastNoise {
                 LinearLayer.addReadNoise(&y.values, variance: v.values, sigma: Float(sigma), stream: rng.next())
             } else {
-                // Sequential Box–Muller draws from the layer's stream, which the committed results were trained with.
+                // Box–Muller draws from the layer's sequential stream (what the committed results were trained with).
                 LinearLayer.addSequentialReadNoise(&y.values, variance: v.values, sigma: Float(sigma), rng: &rng)
             }
         }
         return (y, Tape(input: x, realised: realised, inputIsSparse: sparse))
     }
 
-    /// y += σ·√v·ξ with ξ the next `y.count` values of `rng.gaussian()`, bit for bit: the uniforms are drawn in
-    /// order on this thread (cheap), the Box–Muller transforms — most of the cost — on all cores.
+    /// y += σ·√v·ξ with ξ from the next `y.count` uniform pairs of `rng.gaussian()`: the uniforms are drawn in
+    /// order on this thread (cheap), the Box–Muller transforms — most of the cost — on all cores in the
+    /// vectorized `GaussianBlock` (a few Double ulps from `gaussian()`'s C-library log and cos; after rounding
+    /// to Float the same noise as the sequential `gaussian()` stream the committed results were trained with,
+    /// but for ~1 value in 10⁸ one Float ulp apart: SynapseAndOptimizerTests).
     static func addSequentialReadNoise(_ y: inout [Float], variance v: [Float], sigma: Float, rng: inout SeededRandom) {
         // In chunks of 2¹⁸ values, so the uniforms held at once stay at 4 MB (and each chunk still pays for waking
         // the other core many times over).
@@ -211,9 +214,10 @@ public struct LinearLayer: Sendable {
                             let io = UncheckedBox((yp, vp, ub, wb))
                             Parallel.forEachRange(n, minimumPerWorker: 4096) { range in
                                 let (yp, vp, ub, wb) = io.value
-                                for i in range {
-                                    yp[lo + i] += sigma * vp[lo + i].squareRoot() * Float(SeededRandom.boxMuller(ub[i], wb[i]))
-                                }
+                                let at = lo + range.lowerBound
+                                FineLoopKernel.selected.addNoise(
+                                    yp.baseAddress! + at, variance: vp.baseAddress! + at, u: ub.baseAddress! + range.lowerBound,
+                                    v: wb.baseAddress! + range.lowerBound, count: range.count, sigma: sigma)
                             }
                         }
                     }

@@ -53,6 +53,33 @@ final class FineLoopTests: XCTestCase {
         return (0..<(steps * lanes)).map { _ in Float(0.5 + 3.5 * rng.uniform()) }
     }
 
+    func testVectorBoxMullerMatchesTheCLibraryToAFewUlpsOnBothBuilds() {
+        // Uniform pairs as gaussianUniforms draws them, plus the ends of both ranges and the quarter turns.
+        var rng = SeededRandom(seed: 8)
+        var u = [Double](repeating: 0, count: 200_000), v = u
+        rng.gaussianUniforms(count: u.count, u: &u, v: &v)
+        let ends: [(Double, Double)] = [(0x1p-53, 0), (1 - 0x1p-53, 0.25), (0.5, 0.5), (0x1.6a09e667f3bcdp-1, 0.75),
+                                        (0x1.6a09e667f3bcep0 / 2, 1 - 0x1p-53), (0.3, 0.125), (1e-300, 0.375)]
+        for (a, b) in ends { u.append(a); v.append(b) }
+        var scalarCos = [Double](repeating: 0, count: u.count), vector = scalarCos
+        BrunoFineLoop.GaussianBlock.fill(&vector, u: u, v: v, count: u.count)
+        var worst = 0.0
+        for i in 0..<u.count {
+            let radius = (-2 * Foundation.log(u[i])).squareRoot()
+            scalarCos[i] = radius * Foundation.cos(2 * Double.pi * v[i])
+            // Error relative to the radius (cos near a zero has no relative accuracy to keep, in either).
+            worst = max(worst, abs(vector[i] - scalarCos[i]) / max(radius, 1e-300))
+        }
+        // Most of it is the C library's: 2π·v rounded to a Double moves the cosine by up to 2 ulps.
+        XCTAssertLessThan(worst, 6 * Double.ulpOfOne, "vector Box–Muller vs C library, relative to the radius")
+        XCTAssertEqual(vector[u.count - 7], (-2 * Foundation.log(0x1p-53)).squareRoot(), accuracy: 1e-14)
+        if FineLoopKernel.cpuHasAVX512 {
+            var wide = [Double](repeating: 0, count: u.count)
+            BrunoFineLoopAVX512.GaussianBlock.fill(&wide, u: u, v: v, count: u.count)
+            XCTAssertEqual(wide, vector, "AVX-512 and AVX2 builds bit for bit")
+        }
+    }
+
     func testAVX2AndAVX512BuildsAreBitIdentical() throws {
         guard FineLoopKernel.cpuHasAVX512 else { throw XCTSkip("this CPU has no AVX-512") }
         let steps = 25, batch = 2

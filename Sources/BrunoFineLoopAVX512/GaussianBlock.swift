@@ -1,0 +1,1 @@
+../BrunoFineLoop/GaussianBlock.swift
