@@ -80,6 +80,21 @@ final class FineLoopTests: XCTestCase {
         }
     }
 
+    func testVectorSquareRootIsFloatsOwnRootAndWithinAnUlpInDouble() {
+        var rng = SeededRandom(seed: 13)
+        var worst = 0.0
+        var floats: [Float] = [0, .leastNormalMagnitude, 1, 2, 4, 0x1.fffffep127]
+        for _ in 0..<200_000 { floats.append(Float(rng.uniform() * 8)) }
+        for _ in 0..<50_000 { floats.append(Float(Foundation.exp(rng.uniform() * 160 - 80))) }
+        for f in floats {
+            XCTAssertEqual(Float(BrunoFineLoop.GaussianBlock.squareRoot(Double(f))), f.squareRoot(), "√\(f)")
+            let d = Double(f) * (1 + rng.uniform())
+            let exact = d.squareRoot()
+            worst = max(worst, abs(BrunoFineLoop.GaussianBlock.squareRoot(d) - exact) / exact.ulp)
+        }
+        XCTAssertLessThanOrEqual(worst, 1, "Double ulps from the correctly rounded root")
+    }
+
     func testAVX2AndAVX512BuildsAreBitIdentical() throws {
         guard FineLoopKernel.cpuHasAVX512 else { throw XCTSkip("this CPU has no AVX-512") }
         let steps = 25, batch = 2
