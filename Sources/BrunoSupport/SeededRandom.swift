@@ -38,12 +38,12 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Codable, Equatable 
         var u = uniform()
         while u <= 0 { u = uniform() }
         let v = uniform()
-        return Self.boxMuller(u, v)
+        return (-2 * _log(u)).squareRoot() * _cos(2 * Double.pi * v)
     }
 
     /// The uniform pairs that `count` successive `gaussian()` calls consume, in the same order and with the same
-    /// retry of u = 0, so the transform (`boxMuller`, ≈ 45 ns of log and cos per value) can run elsewhere — on
-    /// several cores — and still give `gaussian()`'s numbers bit for bit.
+    /// retry of u = 0, so the Box–Muller transform (≈ 45 ns of log and cos per value here) can run elsewhere —
+    /// vectorized on several cores (`GaussianBlock` in BrunoFineLoop) — on `gaussian()`'s own uniforms.
     public mutating func gaussianUniforms(count: Int, u: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>) {
         for i in 0..<count {
             var a = uniform()
@@ -51,11 +51,6 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Codable, Equatable 
             u[i] = a
             v[i] = uniform()
         }
-    }
-
-    /// The Box–Muller transform `gaussian()` applies to one uniform pair.
-    public static func boxMuller(_ u: Double, _ v: Double) -> Double {
-        (-2 * _log(u)).squareRoot() * _cos(2 * Double.pi * v)
     }
 
     /// Fills `out` with standard normal draws in single precision (Marsaglia and Tsang's ziggurat, 128 strips:

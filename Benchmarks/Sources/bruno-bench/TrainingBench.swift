@@ -16,7 +16,9 @@ enum TrainingBench {
                                stepping: .init(fineSteps: k, mode: mode), inputScale: 1e-9)
         // BRUNO in the training default's precision (Float32; PRECISION=float64 for Double); BPTT is always Double.
         if mode == .bruno || mode == .coarseOnly {
-            felif.precision = FinePrecision(rawValue: ProcessInfo.processInfo.environment["PRECISION"] ?? "float32") ?? .float32
+            let name = ProcessInfo.processInfo.environment["PRECISION"] ?? "float32"
+            guard let precision = FinePrecision(rawValue: name) else { fatalError("PRECISION=\(name): expected float32 or float64") }
+            felif.precision = precision
         }
         let net = Network(inputs: 32, layers: [.linear(linear), .felif(felif, output: .spikes)])
         let x = (0..<(steps * batch * 32)).map { _ in Float(rng.uniform()) }
