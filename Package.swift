@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "BrunoSurrogates", targets: ["BrunoSurrogates"]),
         .library(name: "BrunoData", targets: ["BrunoData"]),
         .library(name: "BrunoScaleOut", targets: ["BrunoScaleOut"]),
+        .library(name: "BrunoCards", targets: ["BrunoCards"]),
         .library(name: "BrunoCalibration", targets: ["BrunoCalibration"]),
         .library(name: "BrunoTraining", targets: ["BrunoTraining"]),
         .library(name: "BrunoValidation", targets: ["BrunoValidation"]),
@@ -38,16 +39,19 @@ let package = Package(
         // Shared plumbing: atomic file writes, CSV/JSON/SVG output, seeded random numbers.
         .target(name: "BrunoSupport"),
         // Device models: presets, netlist generators and drivers for the FeLIF neuron and the RRAM cell.
-        .target(name: "BrunoDevices", dependencies: ["BrunoSpice", "BrunoSupport"]),
+        .target(name: "BrunoDevices", dependencies: ["BrunoSpice", "BrunoSupport", "BrunoSurrogates"]),
         // Fast surrogate models of the devices (the reference FeLIF equations, BRUNO and BPTT steps with
         // hand-written adjoints): what calibration fits and training differentiates.
-        .target(name: "BrunoSurrogates"),
+        .target(name: "BrunoSurrogates", dependencies: ["BrunoSupport"]),
         // Sharded work: manifests, shard records, deterministic merge, and the engines that run shards
         // (worker processes on this machine, or a Slurm job array with a dependent merge job).
         .target(name: "BrunoScaleOut", dependencies: ["BrunoSupport"]),
         // Calibration: bounded Levenberg–Marquardt with multi-start and fit statistics; device fits.
+        // Device cards: what a calibration writes and everything downstream reads; no simulator needed to read one.
+        .target(name: "BrunoCards", dependencies: ["BrunoSupport", "BrunoSurrogates", .product(name: "TOMLKit", package: "TOMLKit")]),
+
         .target(name: "BrunoCalibration", dependencies: [
-            "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices", "BrunoScaleOut", .product(name: "TOMLKit", package: "TOMLKit"),
+            "BrunoSupport", "BrunoSurrogates", "BrunoCards", "BrunoSpice", "BrunoDevices", "BrunoScaleOut", .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Training data: JSB chorales, UEA/UCR .ts time series, the synthetic tactile Braille generator.
         .target(name: "BrunoData", dependencies: ["BrunoSupport"]),
@@ -63,20 +67,20 @@ let package = Package(
         // multiply-adds become per-lane library calls (see docs/training.md).
         .target(
             name: "BrunoTraining",
-            dependencies: ["BrunoSupport", "BrunoSurrogates", "BrunoDevices", "BrunoData", "BrunoCalibration",
+            dependencies: ["BrunoSupport", "BrunoSurrogates", "BrunoData", "BrunoCards",
                            "BrunoFineLoop", "BrunoFineLoopAVX512", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux]))]
         ),
         // SPICE-in-the-loop validation: a trained layer's columns as netlists, simulated and compared.
-        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData", "BrunoCalibration",
+        .target(name: "BrunoValidation", dependencies: ["BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoCards",
                                                         "BrunoScaleOut"]),
         // Energy from SPICE: per spike and at rest (neuron), per read and programming (synapse), per inference of a
         // trained run from its event counts, checked against whole-column SPICE sums.
-        .target(name: "BrunoEnergy", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
+        .target(name: "BrunoEnergy", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoCards", "BrunoDevices", "BrunoSpice",
                                                     "BrunoSupport", "BrunoSurrogates"]),
         // Export of a trained run: cards, SPICE parameter blocks, synapse table, the trained layer as a netlist;
         // and the one-command pipeline (calibrate → train with SPICE checks → export → report).
-        .target(name: "BrunoExport", dependencies: ["BrunoEnergy", "BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoDevices", "BrunoSpice",
+        .target(name: "BrunoExport", dependencies: ["BrunoEnergy", "BrunoValidation", "BrunoTraining", "BrunoCalibration", "BrunoCards", "BrunoDevices", "BrunoSpice",
                                                     "BrunoSupport", "BrunoSurrogates"]),
         // Sweeps: seeds and grids over any --set key, and Optuna TPE studies through the `optuna` command line.
         .target(name: "BrunoSweep", dependencies: ["BrunoTraining", "BrunoScaleOut", "BrunoSupport"]),
@@ -86,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "BrunoCLI",
             dependencies: [
-                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
+                "BrunoSpice", "BrunoSupport", "BrunoDevices", "BrunoCalibration", "BrunoCards", "BrunoTraining", "BrunoData", "BrunoValidation", "BrunoExport",
                 "BrunoEnergy", "BrunoScaleOut", "BrunoSweep", "CSignals", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,12 +99,13 @@ let package = Package(
         .testTarget(name: "BrunoDevicesTests", dependencies: ["BrunoDevices", "BrunoSpice", "BrunoSupport"]),
         .testTarget(name: "BrunoSurrogatesTests", dependencies: ["BrunoSurrogates"]),
         .testTarget(name: "BrunoDataTests", dependencies: ["BrunoData", "BrunoSupport"]),
-        .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
-        .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoFineLoop", "BrunoFineLoopAVX512", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCalibration", "BrunoDevices"]),
+        .testTarget(name: "BrunoCardsTests", dependencies: ["BrunoCards", "BrunoSurrogates"]),
+        .testTarget(name: "BrunoCalibrationTests", dependencies: ["BrunoCalibration", "BrunoCards", "BrunoSupport", "BrunoSurrogates", "BrunoSpice", "BrunoDevices"]),
+        .testTarget(name: "BrunoTrainingTests", dependencies: ["BrunoTraining", "BrunoFineLoop", "BrunoFineLoopAVX512", "BrunoSurrogates", "BrunoSupport", "BrunoData", "BrunoCards"]),
         .testTarget(name: "BrunoEnergyTests", dependencies: ["BrunoEnergy", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices",
-                                                         "BrunoSupport", "BrunoCalibration"]),
-        .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration"]),
-        .testTarget(name: "BrunoExportTests", dependencies: ["BrunoExport", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoCalibration", "BrunoSurrogates"]),
+                                                         "BrunoSupport", "BrunoCalibration", "BrunoCards"]),
+        .testTarget(name: "BrunoValidationTests", dependencies: ["BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoSurrogates", "BrunoCalibration", "BrunoCards"]),
+        .testTarget(name: "BrunoExportTests", dependencies: ["BrunoExport", "BrunoValidation", "BrunoTraining", "BrunoSpice", "BrunoDevices", "BrunoSupport", "BrunoCalibration", "BrunoCards", "BrunoSurrogates"]),
         .testTarget(name: "BrunoCLITests", dependencies: ["BrunoCLI"]),
         .testTarget(name: "BrunoScaleOutTests", dependencies: ["BrunoScaleOut", "BrunoSupport"]),
     ],

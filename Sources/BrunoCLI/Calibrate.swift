@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrunoCalibration
+import BrunoCards
 import BrunoDevices
 import BrunoScaleOut
 import BrunoSpice

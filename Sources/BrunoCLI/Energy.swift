@@ -2,6 +2,7 @@ import ArgumentParser
 import BrunoDevices
 import BrunoEnergy
 import BrunoSpice
+import BrunoSupport
 import Foundation
 
 struct EnergyCommand: AsyncParsableCommand {

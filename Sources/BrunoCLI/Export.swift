@@ -3,6 +3,7 @@ import BrunoCalibration
 import BrunoData
 import BrunoDevices
 import BrunoExport
+import BrunoSupport
 import BrunoTraining
 import BrunoValidation
 import Foundation

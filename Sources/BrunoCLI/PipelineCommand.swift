@@ -4,6 +4,7 @@ import BrunoData
 import BrunoDevices
 import BrunoExport
 import BrunoSpice
+import BrunoSupport
 import BrunoTraining
 import BrunoValidation
 import Foundation

@@ -1,13 +1,14 @@
 import ArgumentParser
-import BrunoEnergy
 import BrunoCalibration
+import BrunoCards
 import BrunoData
+import BrunoEnergy
 import BrunoExport
-import BrunoTraining
-import BrunoValidation
 import BrunoScaleOut
 import BrunoSpice
 import BrunoSupport
+import BrunoTraining
+import BrunoValidation
 import Foundation
 
 struct Sim: ParsableCommand {

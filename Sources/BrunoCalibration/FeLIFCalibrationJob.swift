@@ -1,3 +1,4 @@
+import BrunoCards
 import BrunoScaleOut
 import BrunoSpice
 import BrunoSupport

@@ -1,3 +1,4 @@
+import BrunoCards
 import BrunoDevices
 import BrunoSpice
 import BrunoSupport

@@ -1,3 +1,4 @@
+import BrunoCards
 import BrunoSupport
 import Foundation
 

@@ -1,4 +1,5 @@
 import BrunoSpice
+import BrunoSupport
 import Foundation
 
 /// A P–E loop of the ferroelectric capacitor alone (`models/fecap.lib`): a triangular voltage of amplitude

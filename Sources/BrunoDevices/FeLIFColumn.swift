@@ -1,5 +1,6 @@
 import BrunoSpice
 import BrunoSupport
+import BrunoSurrogates
 import Foundation
 
 /// One output column of a network as a circuit: N RRAM synapses driven by input spike pulses, summed into one

@@ -1,5 +1,6 @@
 import BrunoSpice
 import BrunoSupport
+import BrunoSurrogates
 import Foundation
 
 /// Where a `felif` neuron (models/felif.lib) takes its energy from and where it goes, as ngspice vectors.

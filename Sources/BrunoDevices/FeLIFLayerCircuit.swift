@@ -1,5 +1,6 @@
 import BrunoSpice
 import BrunoSupport
+import BrunoSurrogates
 import Foundation
 
 /// A whole layer as one circuit: every presynaptic input line is one PWL read-pulse source shared by all

@@ -1,5 +1,6 @@
 import BrunoSpice
 import BrunoSupport
+import BrunoSurrogates
 import Foundation
 
 /// Input current of a neuron test bench.

@@ -1,4 +1,5 @@
 import BrunoCalibration
+import BrunoCards
 import Foundation
 
 /// The report's device figures recorded in the cards, each with the conditions it was measured under.

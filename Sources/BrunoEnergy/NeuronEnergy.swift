@@ -1,5 +1,6 @@
 import BrunoDevices
 import BrunoSpice
+import BrunoSupport
 import Foundation
 
 /// One FeLIF neuron's energy over the f–I range of the calibration protocol, measured in ngspice.

@@ -1,6 +1,8 @@
 import BrunoCalibration
+import BrunoCards
 import BrunoDevices
 import BrunoSpice
+import BrunoSupport
 import BrunoSurrogates
 import Foundation
 

@@ -1,4 +1,4 @@
-import BrunoCalibration
+import BrunoCards
 import BrunoData
 import BrunoSupport
 import BrunoSurrogates

@@ -1,4 +1,4 @@
-import BrunoDevices
+import BrunoCards
 import BrunoFineLoop
 import BrunoSupport
 import BrunoSurrogates

@@ -1,7 +1,7 @@
-import BrunoCalibration
+import BrunoCards
 import BrunoData
-import BrunoSurrogates
 import BrunoSupport
+import BrunoSurrogates
 import Foundation
 
 /// A training run in a folder: `config.toml` (resolved), `run.json` (seed, cards and their hashes),

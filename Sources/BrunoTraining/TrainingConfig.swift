@@ -1,5 +1,5 @@
-import BrunoCalibration
-import BrunoDevices
+import BrunoCards
+import BrunoSupport
 import BrunoSurrogates
 import Foundation
 import TOMLKit

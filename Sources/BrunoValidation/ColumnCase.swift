@@ -1,6 +1,7 @@
 import BrunoDevices
 import BrunoSpice
 import BrunoSupport
+import BrunoSurrogates
 import BrunoTraining
 import Foundation
 

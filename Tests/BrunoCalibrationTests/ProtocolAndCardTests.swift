@@ -1,7 +1,8 @@
 import BrunoCalibration
+import BrunoCards
+import BrunoSpice
 import BrunoSupport
 import BrunoSurrogates
-import BrunoSpice
 import Foundation
 import XCTest
 

@@ -1,6 +1,7 @@
 import BrunoCalibration
 import BrunoDevices
 import BrunoSpice
+import BrunoSupport
 import Foundation
 import XCTest
 

@@ -1,5 +1,6 @@
 import BrunoDevices
 import BrunoSpice
+import BrunoSupport
 import Foundation
 
 enum DeviceTestSupport {

@@ -1,5 +1,6 @@
 import BrunoDevices
 import BrunoSpice
+import BrunoSurrogates
 import Foundation
 import XCTest
 

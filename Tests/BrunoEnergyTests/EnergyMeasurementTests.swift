@@ -1,6 +1,7 @@
 import BrunoDevices
 import BrunoEnergy
 import BrunoSpice
+import BrunoSupport
 import Foundation
 import XCTest
 

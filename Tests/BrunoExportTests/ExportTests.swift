@@ -1,4 +1,5 @@
 import BrunoCalibration
+import BrunoCards
 import BrunoDevices
 import BrunoSpice
 import BrunoSupport

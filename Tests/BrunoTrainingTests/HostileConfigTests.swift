@@ -1,4 +1,4 @@
-import BrunoCalibration
+import BrunoCards
 import BrunoSupport
 import Foundation
 import XCTest

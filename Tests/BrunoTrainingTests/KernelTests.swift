@@ -1,4 +1,4 @@
-import BrunoDevices
+import BrunoCards
 import BrunoSupport
 import BrunoSurrogates
 import Foundation

@@ -1,4 +1,4 @@
-import BrunoSpice
+import BrunoSupport
 import Foundation
 
 /// Where the shipped compact models (`models/*.lib`) and device netlists (`netlists/*.cir`) are.
@@ -36,6 +36,17 @@ public struct DeviceLibrary: Sendable, Equatable {
                 dir = parent
             }
         }
-        throw SpiceError.fileNotFound(path: "models/felif.lib (set \(environmentKey) to the folder that holds models/; searched \(searched.prefix(3).joined(separator: ", "))…)", includedFrom: nil)
+        throw NotFound(searched: Array(searched.prefix(3)))
+    }
+
+    /// No folder with `models/felif.lib` where the library is looked for. (Here, not in the simulator's
+    /// errors: reading a card or an experiment needs the package folder but no simulator.)
+    public struct NotFound: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The first folders searched.
+        public var searched: [String]
+        public var description: String {
+            "file not found: models/felif.lib (set \(DeviceLibrary.environmentKey) to the folder that holds models/; "
+                + "searched \(searched.joined(separator: ", "))…)"
+        }
     }
 }

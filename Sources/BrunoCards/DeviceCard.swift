@@ -1,4 +1,3 @@
-import BrunoSpice
 import BrunoSupport
 import BrunoSurrogates
 import Foundation
@@ -68,18 +67,6 @@ public struct DeviceCard: Codable, Sendable, Equatable {
             self.includes = includes
         }
 
-        /// The provenance of a calibration run now: the netlist, every file it includes and the protocol hashed,
-        /// paths relative to the working directory when below it (so committed cards carry no machine paths), the
-        /// ngspice version of `spice`.
-        public static func now(netlist: URL, protocolFile: URL, seeds: [String: UInt64], tool: String, spice: SpiceInstance) throws -> Provenance {
-            var includes: [String: String] = [:]
-            for file in try Netlist(contentsOf: netlist).includedFiles() { includes[display(file)] = try SHA256.hex(ofFile: file) }
-            return Provenance(netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
-                              ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
-                              protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
-                              seeds: seeds, date: ReproducibleDate.now(), tool: tool, includes: includes)
-        }
-
         /// What has changed since the card was made, one sentence per file: the netlist and each included file
         /// whose SHA-256 differs from the recorded one, or that is missing. Relative paths resolve against `root`.
         /// Empty when the card still describes the circuit as it is.
@@ -94,12 +81,6 @@ public struct DeviceCard: Codable, Sendable, Equatable {
                 if now != recorded { out.append("\(path) changed (SHA-256 then \(recorded.prefix(12))…, now \(now.prefix(12))…)") }
             }
             return out
-        }
-
-        static func display(_ url: URL) -> String {
-            let cwd = FileManager.default.currentDirectoryPath + "/"
-            let path = url.standardizedFileURL.path
-            return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
         }
     }
 
@@ -131,6 +112,20 @@ public struct DeviceCard: Codable, Sendable, Equatable {
             self.unit = unit
             self.conditions = conditions
         }
+    }
+
+    public init(format: String = DeviceCard.format, version: Int = DeviceCard.currentVersion, device: String,
+                parameters: [Parameter], statistics: [String: Double], stimuli: [FeLIFStimulusFit]? = nil,
+                correlation: [Double?]? = nil, provenance: Provenance, energy: [EnergyFigure]? = nil) {
+        self.format = format
+        self.version = version
+        self.device = device
+        self.parameters = parameters
+        self.statistics = statistics
+        self.stimuli = stimuli
+        self.correlation = correlation
+        self.provenance = provenance
+        self.energy = energy
     }
 
     public func value(_ name: String) -> Double? { parameters.first { $0.name == name }?.value }
@@ -197,71 +192,5 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         } catch {
             throw ProtocolError(file: url.path, "malformed card: \(error)")
         }
-    }
-}
-
-extension FeLIFCalibrationResult {
-    /// Every surrogate parameter, fitted or fixed, in SI units.
-    func cardParameters() -> [DeviceCard.Parameter] {
-        let s = simulation.surrogate
-        let all: [(String, Double, String)] = [
-            ("area", s.area, "m^2"), ("tFe", s.tFe, "m"), ("epsFe", s.epsFe, "1"), ("tInt", s.tInt, "m"), ("epsInt", s.epsInt, "1"),
-            ("saturationPolarization", s.saturationPolarization, "C/m^2"), ("tau0", s.tau0, "s"), ("activationField", s.activationField, "V/m"),
-            ("alpha", s.alpha, "1"), ("softField", s.softField, "V/m"), ("leakCurrentDensity", s.leakCurrentDensity, "A/m^2"),
-            ("leakVoltage", s.leakVoltage, "V"), ("dischargeCurrent", s.dischargeCurrent, "A"), ("parasiticCapacitance", s.parasiticCapacitance, "F"),
-            ("threshold", s.threshold, "V"), ("resetVoltage", s.resetVoltage, "V"), ("voltageLimit", s.voltageLimit, "V"),
-            ("resetPolarization", s.resetPolarization, "1"), ("deadTime", simulation.deadTime, "s"),
-        ]
-        return all.map { name, value, unit in
-            let read = netlistParameters?.readings[name]
-            if let k = fit.parameters.firstIndex(where: { $0.name == name }) {
-                let p = fit.parameters[k]
-                return .init(name: name, value: fit.values[k], unit: unit, fitted: true, stderr: fit.standardErrors[k], lower: p.lower,
-                             upper: p.upper, atBound: fit.atBound[k], source: "fitted", place: read?.place, netlistValue: read?.value)
-            }
-            if let read {
-                return .init(name: name, value: value, unit: unit, fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil,
-                             source: "netlist", place: read.place)
-            }
-            return .init(name: name, value: value, unit: unit, fitted: false, stderr: nil, lower: nil, upper: nil, atBound: nil,
-                         source: netlistParameters == nil ? nil : "default")
-        }
-    }
-
-    public func card(provenance: DeviceCard.Provenance) -> DeviceCard {
-        let held = stimuli.filter(\.heldOut), used = stimuli.filter { !$0.heldOut }
-        var stats: [String: Double] = [
-            "rms_residual": fit.rms, "cost": fit.cost, "iterations": Double(fit.iterations), "evaluations": Double(fit.evaluations),
-            "fitted_nrmse_max": used.map(\.nrmse).max() ?? .nan,
-            "fitted_first_spike_error_max": used.compactMap(\.firstSpikeError).max() ?? 0,
-            "fitted_r_squared_min": used.map(\.rSquared).min() ?? .nan,
-            "f_i_rate_error_max": stimuli.compactMap(\.rateError).max() ?? .nan,
-        ]
-        if !held.isEmpty {
-            stats["held_out_nrmse_max"] = held.map(\.nrmse).max()!
-            stats["held_out_first_spike_error_max"] = held.compactMap(\.firstSpikeError).max() ?? 0
-            stats["held_out_r_squared_min"] = held.map(\.rSquared).min()!
-        }
-        stats = stats.filter { $0.value.isFinite }
-        return DeviceCard(format: DeviceCard.format, version: DeviceCard.currentVersion, device: "felif", parameters: cardParameters(),
-                          statistics: stats, stimuli: stimuli, correlation: fit.correlation, provenance: provenance)
-    }
-}
-
-extension FeLIFTraceSimulation {
-    /// The surrogate a FeLIF card describes (every parameter must be present).
-    public init(card: DeviceCard) throws {
-        try card.requireDevice("felif")
-        let v = card.required(_:unit:)
-        var s = FeLIFSurrogate()
-        s.area = try v("area", "m^2"); s.tFe = try v("tFe", "m"); s.epsFe = try v("epsFe", "1"); s.tInt = try v("tInt", "m"); s.epsInt = try v("epsInt", "1")
-        s.saturationPolarization = try v("saturationPolarization", "C/m^2"); s.tau0 = try v("tau0", "s")
-        s.activationField = try v("activationField", "V/m"); s.alpha = try v("alpha", "1"); s.softField = try v("softField", "V/m")
-        s.leakCurrentDensity = try v("leakCurrentDensity", "A/m^2"); s.leakVoltage = try v("leakVoltage", "V")
-        s.dischargeCurrent = try v("dischargeCurrent", "A"); s.parasiticCapacitance = try v("parasiticCapacitance", "F")
-        s.threshold = try v("threshold", "V"); s.resetVoltage = try v("resetVoltage", "V"); s.voltageLimit = try v("voltageLimit", "V")
-        // Cards written before the reset polarization was a parameter assumed complete re-polarization.
-        s.resetPolarization = card.value("resetPolarization") == nil ? -1 : try v("resetPolarization", "1")
-        self.init(surrogate: s, deadTime: try v("deadTime", "s"))
     }
 }
