@@ -9,13 +9,18 @@ extension DeviceCard.Provenance {
     /// The provenance of a calibration run now: the netlist, every file it includes and the protocol hashed,
     /// paths relative to the working directory when below it (so committed cards carry no machine paths), the
     /// ngspice version of `spice`.
-    public static func now(netlist: URL, protocolFile: URL, seeds: [String: UInt64], tool: String, spice: SpiceInstance) throws -> DeviceCard.Provenance {
+    public static func now(
+        netlist: URL, protocolFile: URL, seeds: [String: UInt64], tool: String, spice: SpiceInstance
+    ) throws -> DeviceCard.Provenance {
         var includes: [String: String] = [:]
-        for file in try Netlist(contentsOf: netlist).includedFiles() { includes[display(file)] = try SHA256.hex(ofFile: file) }
-        return DeviceCard.Provenance(netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
-                          ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
-                          protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
-                          seeds: seeds, date: ReproducibleDate.now(), tool: tool, includes: includes)
+        for file in try Netlist(contentsOf: netlist).includedFiles() {
+            includes[display(file)] = try SHA256.hex(ofFile: file)
+        }
+        return DeviceCard.Provenance(
+            netlist: display(netlist), netlistSHA256: try SHA256.hex(ofFile: netlist),
+            ngspice: (try? spice.version()) ?? "ngspice (version unknown)",
+            protocolFile: display(protocolFile), protocolSHA256: try SHA256.hex(ofFile: protocolFile),
+            seeds: seeds, date: ReproducibleDate.now(), tool: tool, includes: includes)
     }
 
     static func display(_ url: URL) -> String {

@@ -1,3 +1,4 @@
+import BrunoCards
 import BrunoSpice
 import BrunoSurrogates
 import Foundation
@@ -20,25 +21,13 @@ public struct FeLIFNetlistParameters: Sendable {
         public var unit: String
     }
 
-    /// The naming convention of `models/felif.lib` and `models/fecap.lib` (docs/calibration.md).
-    public static let counterparts: [Counterpart] = [
-        .init(surrogate: "area", netlist: "area", factor: "varea", unit: "m^2"),
-        .init(surrogate: "tFe", netlist: "tfe", factor: "vtfe", unit: "m"),
-        .init(surrogate: "epsFe", netlist: "epsfe", factor: nil, unit: "1"),
-        .init(surrogate: "tInt", netlist: "tint", factor: "vtint", unit: "m"),
-        .init(surrogate: "epsInt", netlist: "epsint", factor: nil, unit: "1"),
-        .init(surrogate: "saturationPolarization", netlist: "ps", factor: "vps", unit: "C/m^2"),
-        .init(surrogate: "tau0", netlist: "tau0", factor: nil, unit: "s"),
-        .init(surrogate: "activationField", netlist: "ea", factor: "vea", unit: "V/m"),
-        .init(surrogate: "alpha", netlist: "alpha", factor: nil, unit: "1"),
-        .init(surrogate: "softField", netlist: "esoft", factor: nil, unit: "V/m"),
-        .init(surrogate: "leakCurrentDensity", netlist: "j0", factor: "vj0", unit: "A/m^2"),
-        .init(surrogate: "leakVoltage", netlist: "vt", factor: nil, unit: "V"),
-        .init(surrogate: "dischargeCurrent", netlist: "idsc", factor: "vidsc", unit: "A"),
-        .init(surrogate: "parasiticCapacitance", netlist: "cpar", factor: nil, unit: "F"),
-        .init(surrogate: "threshold", netlist: "vthr", factor: nil, unit: "V"),
-        .init(surrogate: "resetVoltage", netlist: "vreset", factor: nil, unit: "V"),
-    ]
+    /// The naming convention of `models/felif.lib` and `models/fecap.lib` (docs/calibration.md), from the card's
+    /// parameter table.
+    public static var counterparts: [Counterpart] {
+        FeLIFCardParameter.withSpiceCounterpart.map {
+            Counterpart(surrogate: $0.name, netlist: $0.spiceName!, factor: $0.deviceFactor, unit: $0.unit)
+        }
+    }
 
     /// A value read from the netlist.
     public struct Reading: Sendable, Equatable {
@@ -99,25 +88,7 @@ public struct FeLIFNetlistParameters: Sendable {
     public func applied(to simulation: FeLIFTraceSimulation) -> FeLIFTraceSimulation {
         var s = simulation
         for (name, r) in readings {
-            switch name {
-            case "area": s.surrogate.area = r.value
-            case "tFe": s.surrogate.tFe = r.value
-            case "epsFe": s.surrogate.epsFe = r.value
-            case "tInt": s.surrogate.tInt = r.value
-            case "epsInt": s.surrogate.epsInt = r.value
-            case "saturationPolarization": s.surrogate.saturationPolarization = r.value
-            case "tau0": s.surrogate.tau0 = r.value
-            case "activationField": s.surrogate.activationField = r.value
-            case "alpha": s.surrogate.alpha = r.value
-            case "softField": s.surrogate.softField = r.value
-            case "leakCurrentDensity": s.surrogate.leakCurrentDensity = r.value
-            case "leakVoltage": s.surrogate.leakVoltage = r.value
-            case "dischargeCurrent": s.surrogate.dischargeCurrent = r.value
-            case "parasiticCapacitance": s.surrogate.parasiticCapacitance = r.value
-            case "threshold": s.surrogate.threshold = r.value
-            case "resetVoltage": s.surrogate.resetVoltage = r.value
-            default: break
-            }
+            if let p = FeLIFCardParameter.named(name) { s[keyPath: p.keyPath] = r.value }
         }
         return s
     }

@@ -64,10 +64,14 @@ public struct RRAMProtocol: Sendable {
 public struct RRAMCalibrationRun: Sendable {
     /// Variability a netlist may declare as top-level `.param`s (relative standard deviations); where it does,
     /// they replace the protocol's `[variability]` values.
-    nonisolated(unsafe) static let variabilityParameters: [(netlist: String, protocolKey: String, keyPath: WritableKeyPath<RRAMVariability, Double>)] = [
-        ("sigma_dev", "device_sigma", \.deviceSigma), ("sigma_dev_gamma", "device_gamma_sigma", \.deviceGammaSigma),
-        ("sigma_cyc_nu", "cycle_nu_sigma", \.cycleNuSigma), ("sigma_cyc_gamma", "cycle_gamma_sigma", \.cycleGammaSigma),
-    ]
+    static var variabilityParameters: [
+        (netlist: String, protocolKey: String, keyPath: WritableKeyPath<RRAMVariability, Double>)
+    ] {
+        [
+            ("sigma_dev", "device_sigma", \.deviceSigma), ("sigma_dev_gamma", "device_gamma_sigma", \.deviceGammaSigma),
+            ("sigma_cyc_nu", "cycle_nu_sigma", \.cycleNuSigma), ("sigma_cyc_gamma", "cycle_gamma_sigma", \.cycleGammaSigma),
+        ]
+    }
 
     public var protocolFile: RRAMProtocol
     public var netlistOverride: URL?

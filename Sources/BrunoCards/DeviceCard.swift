@@ -25,8 +25,10 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         public var place: String?
         public var netlistValue: Double?
 
-        public init(name: String, value: Double, unit: String, fitted: Bool, stderr: Double?, lower: Double?,
-                    upper: Double?, atBound: Bool?, source: String? = nil, place: String? = nil, netlistValue: Double? = nil) {
+        public init(
+            name: String, value: Double, unit: String, fitted: Bool, stderr: Double?, lower: Double?,
+            upper: Double?, atBound: Bool?, source: String? = nil, place: String? = nil, netlistValue: Double? = nil
+        ) {
             self.name = name
             self.value = value
             self.unit = unit
@@ -54,8 +56,10 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         /// cards written before it was recorded.
         public var includes: [String: String]?
 
-        public init(netlist: String, netlistSHA256: String, ngspice: String, protocolFile: String, protocolSHA256: String,
-                    seeds: [String: UInt64], date: String, tool: String, includes: [String: String]? = nil) {
+        public init(
+            netlist: String, netlistSHA256: String, ngspice: String, protocolFile: String, protocolSHA256: String,
+            seeds: [String: UInt64], date: String, tool: String, includes: [String: String]? = nil
+        ) {
             self.netlist = netlist
             self.netlistSHA256 = netlistSHA256
             self.ngspice = ngspice
@@ -78,7 +82,9 @@ public struct DeviceCard: Codable, Sendable, Equatable {
                     out.append("\(path) is missing")
                     continue
                 }
-                if now != recorded { out.append("\(path) changed (SHA-256 then \(recorded.prefix(12))…, now \(now.prefix(12))…)") }
+                if now != recorded {
+                    out.append("\(path) changed (SHA-256 then \(recorded.prefix(12))…, now \(now.prefix(12))…)")
+                }
             }
             return out
         }
@@ -114,9 +120,11 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         }
     }
 
-    public init(format: String = DeviceCard.format, version: Int = DeviceCard.currentVersion, device: String,
-                parameters: [Parameter], statistics: [String: Double], stimuli: [FeLIFStimulusFit]? = nil,
-                correlation: [Double?]? = nil, provenance: Provenance, energy: [EnergyFigure]? = nil) {
+    public init(
+        format: String = DeviceCard.format, version: Int = DeviceCard.currentVersion, device: String,
+        parameters: [Parameter], statistics: [String: Double], stimuli: [FeLIFStimulusFit]? = nil,
+        correlation: [Double?]? = nil, provenance: Provenance, energy: [EnergyFigure]? = nil
+    ) {
         self.format = format
         self.version = version
         self.device = device
@@ -139,7 +147,9 @@ public struct DeviceCard: Codable, Sendable, Equatable {
     /// A parameter with the unit the reader expects: a card written in other units (e.g. µC/cm² for a
     /// polarization in C/m²) is refused rather than silently misread.
     public func required(_ name: String, unit: String) throws -> Double {
-        guard let p = parameters.first(where: { $0.name == name }) else { throw ProtocolError(file: "\(device) card", "missing parameter '\(name)'") }
+        guard let p = parameters.first(where: { $0.name == name }) else {
+            throw ProtocolError(file: "\(device) card", "missing parameter '\(name)'")
+        }
         guard p.unit == unit else {
             throw ProtocolError(file: "\(device) card", "parameter '\(name)' is in '\(p.unit)', expected '\(unit)'")
         }
@@ -154,14 +164,19 @@ public struct DeviceCard: Codable, Sendable, Equatable {
         guard passedGate == false, !accepting else { return }
         let nrmse = statistics["held_out_nrmse_max"] ?? statistics["fitted_nrmse_max"] ?? .nan
         let bound = statistics["quality_gate_max_heldout_nrmse"] ?? .nan
-        throw ProtocolError(file: file.path, "this card failed its calibration quality gate (held-out membrane NRMSE "
-            + String(format: "%.2f %% above the bound of %.2f %%", nrmse * 100, bound * 100) + "); recalibrate, or set "
-            + "[devices] accept_failed_card = true to train on it anyway (recorded in run.json)")
+        throw ProtocolError(
+            file: file.path,
+            "this card failed its calibration quality gate (held-out membrane NRMSE "
+                + String(format: "%.2f %% above the bound of %.2f %%", nrmse * 100, bound * 100)
+                + "); recalibrate, or set "
+                + "[devices] accept_failed_card = true to train on it anyway (recorded in run.json)")
     }
 
     /// Refuses a card of another device (e.g. an RRAM card given where a FeLIF card is expected).
     public func requireDevice(_ expected: String) throws {
-        guard device == expected else { throw ProtocolError(file: "card", "expected a \(expected) card, got \(device)") }
+        guard device == expected else {
+            throw ProtocolError(file: "card", "expected a \(expected) card, got \(device)")
+        }
     }
 
     public func encoded() throws -> Data {
@@ -180,15 +195,24 @@ public struct DeviceCard: Codable, Sendable, Equatable {
             throw ProtocolError(file: url.path, "not a JSON object")
         }
         guard head["format"] as? String == format else {
-            throw ProtocolError(file: url.path, "not a Bruno device card (format is \(head["format"].map { "\($0)" } ?? "missing"), expected \(format))")
+            throw ProtocolError(
+                file: url.path,
+                "not a Bruno device card (format is \(head["format"].map { "\($0)" } ?? "missing"), expected \(format))"
+            )
         }
         guard let v = head["version"] as? Int, v == currentVersion else {
-            throw ProtocolError(file: url.path, "card version \(head["version"].map { "\($0)" } ?? "missing") is not supported; this Bruno reads version \(currentVersion)")
+            throw ProtocolError(
+                file: url.path,
+                "card version \(head["version"].map { "\($0)" } ?? "missing") is not supported; "
+                    + "this Bruno reads version \(currentVersion)"
+            )
         }
         do {
             return try JSONDecoder().decode(DeviceCard.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw ProtocolError(file: url.path, "missing field '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'")
+            throw ProtocolError(
+                file: url.path,
+                "missing field '\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))'")
         } catch {
             throw ProtocolError(file: url.path, "malformed card: \(error)")
         }

@@ -19,8 +19,10 @@ public struct FeLIFStimulusFit: Sendable, Equatable, Codable {
     /// from the mean inter-spike interval.
     public var rateError: Double?
 
-    public init(name: String, heldOut: Bool, nrmse: Double, rawNRMSE: Double, spiceSpikes: [Double],
-                surrogateSpikes: [Double], firstSpikeError: Double?, rSquared: Double, rateError: Double?) {
+    public init(
+        name: String, heldOut: Bool, nrmse: Double, rawNRMSE: Double, spiceSpikes: [Double],
+        surrogateSpikes: [Double], firstSpikeError: Double?, rSquared: Double, rateError: Double?
+    ) {
         self.name = name
         self.heldOut = heldOut
         self.nrmse = nrmse

@@ -13,9 +13,11 @@ package struct StrictTable {
         self.path = path
         self.file = file
         for key in table.keys where !allowed.contains(key) {
-            let hint = allowed.min { StrictTable.distance($0, key) < StrictTable.distance($1, key) }
+            let hint =
+                allowed.min { StrictTable.distance($0, key) < StrictTable.distance($1, key) }
                 .flatMap { StrictTable.distance($0, key) <= 3 ? " (did you mean '\($0)'?)" : nil } ?? ""
-            throw ProtocolError(file: file, "[\(path)] unknown key '\(key)'\(hint); allowed: \(allowed.joined(separator: ", "))")
+            throw ProtocolError(
+                file: file, "[\(path)] unknown key '\(key)'\(hint); allowed: \(allowed.joined(separator: ", "))")
         }
     }
 
@@ -98,7 +100,9 @@ package struct StrictTable {
 
     package func strings(_ key: String) throws -> [String] {
         guard let a = table[key]?.array else { throw error(key, "a list of strings") }
-        return try a.map { guard let s = $0.string else { throw error(key, "a list of strings") }; return s }
+        return try a.map {
+            guard let s = $0.string else { throw error(key, "a list of strings") }; return s
+        }
     }
 
     package func doubles(_ key: String) throws -> [Double] {
@@ -133,7 +137,9 @@ package struct StrictTable {
 
     /// A path named in a protocol file: absolute as given, relative to the protocol file's folder otherwise.
     package static func resolve(_ path: String, relativeTo file: URL) -> URL {
-        path.hasPrefix("/") ? URL(fileURLWithPath: path) : file.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
+        path.hasPrefix("/")
+            ? URL(fileURLWithPath: path)
+            : file.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
     }
 
     /// Parses a TOML file. A NUL byte or a byte that is not UTF-8 is an error naming its line: TOMLKit's parser
@@ -152,13 +158,16 @@ package struct StrictTable {
             throw ProtocolError(file: url.path, "line \(line(at: bad)): a byte that is not UTF-8; TOML is UTF-8 text")
         }
         if let bad = unsafeTableHeaderLine(text) {
-            throw ProtocolError(file: url.path, "line \(bad): a table header must be [name] or [name.sub] "
-                + "(a letter, digit, '_', '-' or a quoted name after the '[')")
+            throw ProtocolError(
+                file: url.path,
+                "line \(bad): a table header must be [name] or [name.sub] "
+                    + "(a letter, digit, '_', '-' or a quoted name after the '[')")
         }
         do {
             return try TOMLTable(string: text)
         } catch let e as TOMLParseError {
-            throw ProtocolError(file: url.path, "line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+            throw ProtocolError(
+                file: url.path, "line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
         } catch {
             throw ProtocolError(file: url.path, "\(error)")
         }
@@ -195,7 +204,9 @@ package struct StrictTable {
                 if k < bytes.count && bytes[k] == 0x5B { k += 1 }
                 while k < bytes.count && (bytes[k] == 0x20 || bytes[k] == 0x09) { k += 1 }
                 if k >= bytes.count || !isKeyStart(bytes[k]) { return line }
-                while i < bytes.count && bytes[i] != 0x0A && bytes[i] != 0x23 && bytes[i] != 0x22 && bytes[i] != 0x27 { i += 1 }
+                while i < bytes.count && bytes[i] != 0x0A && bytes[i] != 0x23 && bytes[i] != 0x22 && bytes[i] != 0x27 {
+                    i += 1
+                }
                 atLineStart = false
                 continue
             }

@@ -14,7 +14,11 @@ public enum DeviceCards {
     /// `rram_read` instance per level.
     public static func spiceLibrary(felif: DeviceCard, rram: DeviceCard, layer: FeLIFLayer, coarseStep: Double) throws -> String {
         let n = Netlist.spiceNumber
-        let s = try FeLIFTraceSimulation(card: felif).surrogate
+        let simulation = try FeLIFTraceSimulation(card: felif)
+        let s = simulation.surrogate
+        // The device physics the `felif` subcircuit takes, from the card's parameter table (the threshold and reset
+        // voltage are the circuit's, below).
+        let physics = FeLIFCardParameter.withSpiceCounterpart.filter { !$0.isCircuitSetting }
         let synapse = try RRAMSynapse(card: rram)
         var circuit = FeLIFParameters.reference
         circuit.resetTime = 1.5 * coarseStep / 0.795
@@ -24,19 +28,12 @@ public enum DeviceCards {
             "* RRAM card:  \(rram.provenance.netlist) (SHA-256 \(rram.provenance.netlistSHA256.prefix(16))…), \(rram.provenance.date)",
             "*",
             "* FeLIF device physics (fitted values from the card; the rest as calibrated on).",
-            ".param felif_area=\(n(s.area))      ; electrode area [m^2]",
-            ".param felif_tfe=\(n(s.tFe))        ; ferroelectric thickness [m]",
-            ".param felif_epsfe=\(n(s.epsFe))    ; ferroelectric relative permittivity [-]",
-            ".param felif_tint=\(n(s.tInt))      ; interlayer thickness [m]",
-            ".param felif_epsint=\(n(s.epsInt))  ; interlayer relative permittivity [-]",
-            ".param felif_ps=\(n(s.saturationPolarization))  ; saturation polarization [C/m^2]",
-            ".param felif_tau0=\(n(s.tau0))      ; switching-time prefactor [s]",
-            ".param felif_ea=\(n(s.activationField))  ; activation field [V/m]",
-            ".param felif_alpha=\(n(s.alpha))    ; switching-law exponent [-]",
-            ".param felif_j0=\(n(s.leakCurrentDensity))  ; leakage current density [A/m^2]",
-            ".param felif_vt=\(n(s.leakVoltage)) ; leakage voltage scale [V]",
-            ".param felif_idsc=\(n(s.dischargeCurrent))  ; discharge current [A]",
-            ".param felif_cpar=\(n(s.parasiticCapacitance))  ; parasitic capacitance [F]",
+        ]
+        lines += physics.map {
+            let unit = $0.unit == "1" ? "-" : $0.unit
+            return ".param felif_\($0.spiceName!)=\(n(simulation[keyPath: $0.keyPath]))  ; \($0.meaning) [\(unit)]"
+        }
+        lines += [
             "* Circuit parameters the training assumed: the comparator threshold of the circuit as built (the card's",
             "* fitted threshold \(String(format: "%.4f", s.threshold)) V is where that circuit effectively fires), and a reset timer matched to",
             "* the \(n(coarseStep)) s coarse grid (hold ≈ 1.5 steps).",
@@ -44,7 +41,8 @@ public enum DeviceCards {
             "*",
             "* Neurons of the trained layer, each with its device-to-device factors (uncomment and connect mem<j>):",
         ]
-        let base = "area={felif_area} tfe={felif_tfe} epsfe={felif_epsfe} tint={felif_tint} epsint={felif_epsint} ps={felif_ps} tau0={felif_tau0} ea={felif_ea} alpha={felif_alpha} j0={felif_j0} vt={felif_vt} idsc={felif_idsc} cpar={felif_cpar} vthr={felif_vthr} vreset={felif_vreset} vpol={felif_vpol} treset={felif_treset}"
+        let base = (physics.map(\.spiceName!) + ["vthr", "vreset", "vpol", "treset"]).map { "\($0)={felif_\($0)}" }
+            .joined(separator: " ")
         for (j, v) in layer.variations.enumerated() {
             lines.append("* XN\(j) mem\(j) spk\(j) felif \(base) varea=\(n(v.area)) vea=\(n(v.activationField)) vps=\(n(v.saturationPolarization)) vj0=\(n(v.leak)) vtfe=\(n(v.tFe)) vtint=\(n(v.tInt)) vidsc=\(n(v.discharge))")
         }

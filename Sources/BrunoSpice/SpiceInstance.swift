@@ -1,6 +1,7 @@
 import CNgspice
-import Numerics
 import Foundation
+import Numerics
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,8 +18,8 @@ public final class SpiceInstance: @unchecked Sendable {
     private let worker: SerialWorker
     private let session: NgspiceSession
 
-    private static let counter = NSLock()
-    nonisolated(unsafe) private static var nextID = 0
+    /// Instance numbers, unique in the process (they name the private library copy and the worker thread).
+    private static let lastID = Atomic<Int>(0)
 
     /// The bounds every simulation of this instance runs within.
     public let limits: SpiceLimits
@@ -27,10 +28,7 @@ public final class SpiceInstance: @unchecked Sendable {
     public init(installation: NgspiceInstallation? = nil, limits: SpiceLimits = .standard()) throws {
         self.limits = limits
         let inst = try installation ?? NgspiceInstallation.locate()
-        id = SpiceInstance.counter.withLock {
-            SpiceInstance.nextID += 1
-            return SpiceInstance.nextID
-        }
+        id = SpiceInstance.lastID.add(1, ordering: .relaxed).newValue
         worker = SerialWorker(name: "ngspice-\(id)")
         session = NgspiceSession(installation: inst, instanceID: id, limits: limits)
         let session = session

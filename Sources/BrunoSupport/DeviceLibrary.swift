@@ -19,11 +19,15 @@ public struct DeviceLibrary: Sendable, Equatable {
 
     /// Finds the library from `BRUNO_HOME`, then the working directory and its parents, then the executable's
     /// folder and its parents (a `swift run` build lives inside the package).
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DeviceLibrary {
+    public static func locate(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> DeviceLibrary {
         var starts: [URL] = []
         if let home = environment[environmentKey], !home.isEmpty { starts.append(URL(fileURLWithPath: home)) }
         starts.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        starts.append(URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent())
+        starts.append(
+            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+                .deletingLastPathComponent())
         var searched: [String] = []
         for start in starts {
             var dir = start.standardizedFileURL

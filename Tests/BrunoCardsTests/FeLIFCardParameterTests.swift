@@ -66,3 +66,44 @@ final class FeLIFCardParameterTests: XCTestCase {
         XCTAssertEqual(try FeLIFTraceSimulation(card: card).surrogate.resetPolarization, -1)
     }
 }
+
+/// The table's SPICE names are the shipped `felif` subcircuit's: what calibration reads a researcher's netlist by
+/// and what export writes `.param felif_<name>` for must exist in `models/felif.lib`, each once.
+final class FeLIFCardSpiceNameTests: XCTestCase {
+    /// The parameter names the `.subckt felif` line and its `+` continuations declare.
+    func declaredParameters() throws -> Set<String> {
+        let lib = try String(
+            contentsOf: FeLIFCardParameterTests.root.appendingPathComponent("models/felif.lib"), encoding: .utf8)
+        var names: Set<String> = []
+        var inHeader = false
+        for line in lib.split(separator: "\n", omittingEmptySubsequences: false) {
+            let code = line.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+            if code.lowercased().hasPrefix(".subckt felif ") {
+                inHeader = true
+            } else if !(inHeader && code.hasPrefix("+")) {
+                if inHeader { break }
+                continue
+            }
+            for token in code.split(separator: " ") where token.contains("=") {
+                names.insert(String(token.split(separator: "=")[0]).lowercased())
+            }
+        }
+        return names
+    }
+
+    func testEverySpiceNameAndFactorIsDeclaredByTheShippedSubcircuitOnce() throws {
+        let declared = try declaredParameters()
+        XCTAssertTrue(declared.isSuperset(of: ["area", "esoft", "vthr", "varea"]), "parsed \(declared.sorted())")
+        let spice = FeLIFCardParameter.withSpiceCounterpart
+        XCTAssertEqual(spice.count, 16)
+        for p in spice {
+            XCTAssertTrue(declared.contains(p.spiceName!), "\(p.name) → \(p.spiceName!) is not a felif parameter")
+            if let f = p.deviceFactor { XCTAssertTrue(declared.contains(f), "\(p.name)'s factor \(f)") }
+        }
+        XCTAssertEqual(Set(spice.map(\.spiceName!)).count, spice.count, "SPICE names are distinct")
+        let factors = spice.compactMap(\.deviceFactor)
+        XCTAssertEqual(Set(factors).count, factors.count, "factors are distinct")
+        // The circuit settings are exactly the comparator threshold and the reset voltage.
+        XCTAssertEqual(FeLIFCardParameter.all.filter(\.isCircuitSetting).map(\.spiceName!), ["vthr", "vreset"])
+    }
+}
